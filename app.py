@@ -1,0 +1,25 @@
+"""The Chalice app: creates it and registers middleware, blueprints and event handlers."""
+
+from chalice import Chalice
+
+from chalicelib import config, observability
+from chalicelib.api import blueprints
+from chalicelib.api.http import guard_requests
+from chalicelib.handlers import jobs, schedules
+from chalicelib.resources import JOBS
+
+app = Chalice(app_name=config.APP_NAME)
+
+# Middleware first: Chalice attaches to each event handler the middleware registered before
+# it. The error guard goes outermost so that even a failing middleware answers in our shape.
+app.register_middleware(guard_requests, "http")
+observability.install(app)
+
+for blueprint in blueprints():
+    app.register_blueprint(blueprint)
+
+# Lambda imports this module and calls these names (handler "app.<name>"), so event handlers
+# are registered here rather than in blueprints, whose handlers Lambda would call without
+# the app's middleware.
+process_jobs = app.on_sqs_message(queue=JOBS.name, batch_size=JOBS.batch_size)(jobs.process_jobs)
+heartbeat = app.schedule(schedules.HEARTBEAT_RATE)(schedules.heartbeat)

@@ -1,0 +1,1 @@
+"""Punchcard: the loyalty platform's application code (packaged into every Lambda)."""

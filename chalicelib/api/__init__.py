@@ -1,0 +1,10 @@
+"""HTTP blueprints. A route is: parse, one service call, shape the reply."""
+
+from __future__ import annotations
+
+
+def blueprints() -> list:
+    """Every blueprint of the API, in registration order."""
+    from chalicelib.api import health
+
+    return [health.bp]

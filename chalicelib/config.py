@@ -1,0 +1,81 @@
+"""Settings, read from the environment at call time.
+
+The one module that reads ``os.environ`` for application settings. `.chalice/config.json` sets
+these per stage in the cloud; the local stack (devstack) sets them on a laptop. Resource names
+are never literals elsewhere: ask :func:`table_name`, :func:`queue_name` or :func:`bucket_name`.
+"""
+
+from __future__ import annotations
+
+import os
+
+APP_NAME = "punchcard"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def _env_key(kind: str, logical: str) -> str:
+    return f"PUNCHCARD_{kind}_{logical.upper().replace('-', '_')}"
+
+
+def _name(kind: str, logical: str) -> str:
+    # Explicit per-resource variables win; otherwise derive from the prefix so a test or a
+    # script with only PUNCHCARD_PREFIX set still gets distinct, predictable names.
+    explicit = os.environ.get(_env_key(kind, logical))
+    if explicit:
+        return explicit
+    return f"{prefix()}-{logical}"
+
+
+def prefix() -> str:
+    """Prefix of every resource name in this deployment (tenant and stage)."""
+    return os.environ.get("PUNCHCARD_PREFIX", APP_NAME)
+
+
+def stage() -> str:
+    return os.environ.get("PUNCHCARD_STAGE", "dev")
+
+
+def table_name(logical: str) -> str:
+    """Physical DynamoDB table name for a logical table (``system``, ``ledger``...)."""
+    return _name("TABLE", logical)
+
+
+def queue_name(logical: str) -> str:
+    """Physical SQS queue name for a logical queue (``jobs``, ``jobs-dlq``...)."""
+    return _name("QUEUE", logical)
+
+
+def bucket_name(logical: str) -> str:
+    return _name("BUCKET", logical)
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def mail_from() -> str:
+    """The SES identity mail is sent from."""
+    return os.environ.get("PUNCHCARD_MAIL_FROM", "no-reply@punchcard.local")
+
+
+def max_body_bytes() -> int:
+    """Largest request body the API accepts (API Gateway's own cap is 10 MB)."""
+    return int(os.environ.get("PUNCHCARD_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+
+
+def service_name() -> str:
+    return os.environ.get("POWERTOOLS_SERVICE_NAME", APP_NAME)
+
+
+def metrics_namespace() -> str:
+    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Punchcard")
+
+
+def tracing_enabled() -> bool:
+    """X-Ray tracing: on in Lambda unless POWERTOOLS_TRACE_DISABLED says otherwise."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() in ("1", "true", "yes")
+    return not disabled and bool(os.environ.get("LAMBDA_TASK_ROOT"))
+
+
+def debug() -> bool:
+    return os.environ.get("PUNCHCARD_DEBUG", "").lower() in ("1", "true", "yes")

@@ -1,0 +1,1 @@
+"""Operational self-checks: schedule heartbeats and queue canaries."""

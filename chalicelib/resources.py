@@ -1,0 +1,69 @@
+"""Queues, buckets and mail identities of a deployment: the one list both stacks read.
+
+Tables live in :mod:`chalicelib.store.tables`. Physical names always come from
+:mod:`chalicelib.config`, so two tenants or stages never clash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib import config
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """An SQS queue and its dead-letter queue.
+
+    ``visibility_timeout`` must exceed the consuming function's timeout (AWS advises 6x);
+    after ``max_receive_count`` failed receives a message moves to the DLQ, where it stays
+    ``dlq_retention`` seconds for inspection and redrive.
+    """
+
+    logical_name: str
+    purpose: str
+    visibility_timeout: int = 180
+    max_receive_count: int = 5
+    retention: int = 4 * 24 * 3600
+    dlq_retention: int = 14 * 24 * 3600
+    batch_size: int = 10
+    function_timeout: int = 30
+
+    @property
+    def dlq_logical_name(self) -> str:
+        return f"{self.logical_name}-dlq"
+
+    @property
+    def name(self) -> str:
+        return config.queue_name(self.logical_name)
+
+    @property
+    def dlq_name(self) -> str:
+        return config.queue_name(self.dlq_logical_name)
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    logical_name: str
+    purpose: str
+
+    @property
+    def name(self) -> str:
+        return config.bucket_name(self.logical_name)
+
+
+JOBS = QueueSpec(
+    "jobs",
+    "Background jobs: fan-out of scheduled work and operational canaries.",
+)
+
+QUEUES: tuple[QueueSpec, ...] = (JOBS,)
+
+WEB = BucketSpec("web", "The static member app and brand console (served by CloudFront).")
+
+BUCKETS: tuple[BucketSpec, ...] = (WEB,)
+
+
+def mail_identities() -> tuple[str, ...]:
+    """SES identities to verify: the sender address of this deployment."""
+    return (config.mail_from(),)

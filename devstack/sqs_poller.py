@@ -1,0 +1,77 @@
+"""Drains an SQS queue into its Lambda handler, with Lambda's event-source semantics.
+
+Batches of up to ``batch_size``; a handler that raises fails the whole batch; a reply with
+``batchItemFailures`` fails just those records (as with ReportBatchItemFailures on); failed
+messages are left alone, so they come back after the queue's visibility timeout and, after
+``maxReceiveCount`` receives, SQS's redrive policy moves them to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from chalicelib import aws
+from devstack.lambda_runtime import EventHandler, LambdaContext, sqs_event
+
+log = logging.getLogger("devstack.sqs")
+
+
+def failed_ids(reply: Any, batch: list[dict[str, Any]]) -> set[str]:
+    """Message ids Lambda would return to the queue for this handler reply."""
+    all_ids = {m["MessageId"] for m in batch}
+    if not isinstance(reply, dict) or "batchItemFailures" not in reply:
+        return set()
+    failures = reply["batchItemFailures"] or []
+    ids = set()
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not identifier or identifier not in all_ids:
+            return all_ids  # Lambda treats a malformed reply as a failure of the whole batch
+        ids.add(identifier)
+    return ids
+
+
+class QueuePoller(threading.Thread):
+    def __init__(self, handler: EventHandler, queue_url: str, queue_arn: str, stop: threading.Event,
+                 wait_seconds: int = 1) -> None:
+        super().__init__(name=f"sqs:{handler.name}", daemon=True)
+        self.handler, self.queue_url, self.queue_arn = handler, queue_url, queue_arn
+        self.stop_event, self.wait_seconds = stop, wait_seconds
+        self.invocations = 0
+
+    def run(self) -> None:
+        sqs = aws.client("sqs")
+        while not self.stop_event.is_set():
+            try:
+                batch = sqs.receive_message(
+                    QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, self.handler.batch_size),
+                    WaitTimeSeconds=self.wait_seconds, AttributeNames=["All"],
+                    MessageAttributeNames=["All"]).get("Messages", [])
+            except Exception:
+                if self.stop_event.is_set():
+                    return
+                log.exception("receive failed on %s", self.queue_url)
+                self.stop_event.wait(1)
+                continue
+            if batch:
+                self.deliver(sqs, batch)
+
+    def deliver(self, sqs, batch: list[dict[str, Any]]) -> set[str]:
+        """Invoke the handler once for ``batch``; delete what succeeded; return failed ids."""
+        self.invocations += 1
+        try:
+            reply = self.handler.handler(sqs_event(batch, self.queue_arn), LambdaContext(self.handler.name))
+            failed = failed_ids(reply, batch)
+        except Exception:
+            log.exception("handler %s failed its batch of %d", self.handler.name, len(batch))
+            failed = {m["MessageId"] for m in batch}
+        done = [m for m in batch if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+        if failed:
+            log.warning("%s: %d of %d messages failed; they return after the visibility timeout",
+                        self.handler.name, len(failed), len(batch))
+        return failed

@@ -1,0 +1,134 @@
+"""End-to-end: the real local stack (`python -m devstack`, what `make dev` runs) in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack.processes import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEEDUP = 120  # rate(1 minute) fires every 0.5 s; a 180 s visibility timeout lapses in 1.5 s
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (from /proc), to prove a stop leaves nothing behind."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class RunningStack:
+    def __init__(self, state_dir: Path, command: list[str] | None = None, extra_env: dict | None = None):
+        self.state_dir = state_dir
+        self.port, self.dynamodb_port, self.moto_port = free_port(), free_port(), free_port()
+        self.command = command or [sys.executable, "-m", "devstack", "run"]
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen | None = None
+        self.children: set[int] = set()
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.state_dir / "credentials.json"
+
+    def start(self, timeout: float = 90) -> dict:
+        env = {**os.environ, **self.extra_env,
+               "PUNCHCARD_PORT": str(self.port), "PUNCHCARD_DYNAMODB_PORT": str(self.dynamodb_port),
+               "PUNCHCARD_MOTO_PORT": str(self.moto_port), "PUNCHCARD_STATE_DIR": str(self.state_dir),
+               "PUNCHCARD_SPEEDUP": str(SPEEDUP)}
+        self.credentials_path.unlink(missing_ok=True)
+        self.log = open(self.state_dir.parent / f"{self.state_dir.name}-stack.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"stack exited early:\n{self.output()}"
+            if self.credentials_path.exists():
+                credentials = json.loads(self.credentials_path.read_text())
+                if requests.get(credentials["api"] + "/health", timeout=5).ok:
+                    self.children = descendants(self.process.pid)
+                    return credentials
+            time.sleep(0.25)
+        raise TimeoutError(f"stack not ready in {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        path = self.state_dir.parent / f"{self.state_dir.name}-stack.log"
+        return path.read_text(errors="replace")[-5000:] if path.exists() else ""
+
+    def stop(self, sig=signal.SIGTERM) -> float:
+        """Signal the stack; returns the seconds it took to exit."""
+        started = time.monotonic()
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        self.log.close()
+        return time.monotonic() - started
+
+    def leftovers(self) -> set[int]:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            left = {pid for pid in self.children if alive(pid)}
+            if not left:
+                return set()
+            time.sleep(0.1)
+        return left
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    running = RunningStack(tmp_path_factory.mktemp("stack") / "local")
+    running.state_dir.mkdir(parents=True)
+    running.credentials = running.start()
+    yield running
+    if running.process.poll() is None:
+        running.stop()
+
+
+def aws_client(credentials: dict, service: str):
+    import boto3
+
+    endpoints = credentials["endpoints"]
+    url = endpoints["dynamodb"] if service == "dynamodb" else endpoints["aws"]
+    return boto3.client(service, endpoint_url=url, region_name=endpoints["region"],
+                        aws_access_key_id="local", aws_secret_access_key="local")
+
+
+def wait_until(predicate, timeout=30.0, interval=0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None

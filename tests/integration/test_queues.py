@@ -1,0 +1,143 @@
+"""The local poller gives SQS messages to handlers with Lambda's semantics; queue state survives restarts."""
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+
+from chalicelib import jobs, resources
+from chalicelib.ops import store
+from devstack import queue_state
+from devstack.lambda_runtime import EventHandler
+from devstack.sqs_poller import QueuePoller
+
+
+def make_queue(sqs, max_receive_count=2, visibility=1):
+    name = f"it-{uuid.uuid4().hex[:12]}"
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": str(visibility),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}),
+    })["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return name, url, arn, dlq_url
+
+
+def count(sqs, url):
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return sum(int(attributes[k]) for k in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                                            "ApproximateNumberOfMessagesDelayed"))
+
+
+def wait_until(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_jobs_queue_delivers_to_the_real_handler_and_failures_go_to_the_dlq(local_aws, sqs):
+    import app
+
+    _, url, arn, dlq_url = make_queue(sqs)
+    handler = EventHandler("process_jobs", "sqs", app.process_jobs, queue="x", batch_size=10)
+    stop = threading.Event()
+    poller = QueuePoller(handler, url, arn, stop)
+    poller.start()
+    try:
+        good = str(uuid.uuid4())
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"job": "canary.ping", "args": {"id": good}}))
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"job": "canary.fail", "args": {"id": "f"}}))
+
+        assert wait_until(lambda: store.get("canary", good) is not None)
+        assert wait_until(lambda: count(sqs, dlq_url) == 1)
+        assert wait_until(lambda: count(sqs, url) == 0)
+    finally:
+        stop.set()
+        poller.join(5)
+    dead = sqs.receive_message(QueueUrl=dlq_url, AttributeNames=["All"])["Messages"][0]
+    assert json.loads(dead["Body"])["job"] == "canary.fail"
+    assert store.get("canary", good).count == 1  # delivered once, deleted once
+
+
+def test_a_handler_that_raises_returns_the_whole_batch(local_aws, sqs):
+    _, url, arn, _ = make_queue(sqs, max_receive_count=5, visibility=30)
+
+    def explode(event, context):
+        raise RuntimeError("boom")
+
+    poller = QueuePoller(EventHandler("explode", "sqs", explode), url, arn, threading.Event())
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+    batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+
+    failed = poller.deliver(sqs, batch)
+
+    assert len(failed) == len(batch)
+    assert count(sqs, url) == 3  # nothing deleted: all come back after the visibility timeout
+
+
+def test_queue_snapshot_keeps_visible_in_flight_and_delayed_messages(local_aws, sqs):
+    name, url, _, _ = make_queue(sqs, max_receive_count=5, visibility=600)
+    sqs.send_message(QueueUrl=url, MessageBody="visible")
+    sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=600,
+                     MessageAttributes={"kind": {"DataType": "String", "StringValue": "later"}})
+    sqs.send_message(QueueUrl=url, MessageBody="in-flight")
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert {m["Body"] for m in received} == {"visible", "in-flight"}
+    made_visible = next(m for m in received if m["Body"] == "visible")
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=made_visible["ReceiptHandle"], VisibilityTimeout=0)
+    saved = [m for m in queue_state.snapshot() if m["queue"] == name]
+
+    sqs.purge_queue(QueueUrl=url)
+    assert count(sqs, url) == 0
+    assert queue_state.restore(saved) == 3
+
+    by_body = {m["body"]: m for m in saved}
+    assert by_body["in-flight"]["receive_count"] == 1
+    assert by_body["delayed"]["delay_ms"] > 500_000
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert attributes["ApproximateNumberOfMessages"] == "2"
+    bodies = {m["Body"]: m for m in sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]}
+    assert set(bodies) == {"visible", "in-flight"}
+    assert bodies["in-flight"]["Attributes"]["ApproximateReceiveCount"] == "2"  # budget kept
+
+
+def test_queue_state_file_is_restored_once(local_aws, sqs, tmp_path):
+    _, url, _, _ = make_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="keep me")
+    path = tmp_path / "queues.json"
+    queue_state.save(path)
+    sqs.purge_queue(QueueUrl=url)
+
+    before = count(sqs, url)
+    queue_state.load(path)
+
+    assert count(sqs, url) == before + 1
+    assert not path.exists()
+    assert queue_state.load(path) == 0
+
+
+@pytest.mark.parametrize("spec", resources.QUEUES, ids=lambda s: s.logical_name)
+def test_each_defined_queue_has_a_handler(local_aws, spec):
+    import app
+    from devstack.lambda_runtime import event_handlers
+
+    consumed = {h.queue for h in event_handlers(app.app) if h.kind == "sqs"}
+    assert spec.name in consumed
+
+
+def test_jobs_can_be_enqueued_by_name(local_aws, sqs):
+    message_id = jobs.enqueue("canary.ping", {"id": "by-name"})
+
+    assert message_id
+    url = sqs.get_queue_url(QueueName=resources.JOBS.name)["QueueUrl"]
+    bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert {"job": "canary.ping", "args": {"id": "by-name"}} in bodies

@@ -1,0 +1,216 @@
+"""The HTTP contract: health, the OpenAPI document, and the error shape for every failure."""
+
+import json
+
+import pytest
+from chalice import Blueprint, Chalice
+from chalice.test import Client
+
+from chalicelib import errors
+from chalicelib.api import http
+from chalicelib.api.health import OPENAPI_PATH
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+@pytest.fixture(scope="module")
+def client():
+    import app
+
+    with Client(app.app) as test_client:
+        yield test_client
+
+
+def error_of(response):
+    body = json.loads(response.body)
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    return body["error"]
+
+
+def test_health_answers_ok(client):
+    response = client.http.get("/health")
+
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"status": "ok"}
+
+
+def test_openapi_is_served_and_is_a_valid_3_1_document(client):
+    from openapi_spec_validator import validate
+
+    response = client.http.get("/openapi.json")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    document = json.loads(response.body)
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_route_is_in_the_spec_and_every_spec_path_is_a_route():
+    import app
+
+    routes = {(path, method.lower()) for path, methods in app.app.routes.items() for method in methods}
+    spec = json.loads(OPENAPI_PATH.read_text())
+    documented = {(path, method) for path, item in spec["paths"].items() for method in item
+                  if method in HTTP_METHODS}
+
+    assert routes - documented == set(), "routes missing from openapi.json"
+    assert documented - routes == set(), "openapi.json documents routes that do not exist"
+
+
+def test_every_documented_operation_has_an_id_and_json_error_responses():
+    spec = json.loads(OPENAPI_PATH.read_text())
+    ids = [op["operationId"] for item in spec["paths"].values() for m, op in item.items() if m in HTTP_METHODS]
+    assert len(ids) == len(set(ids))
+
+
+def test_wrong_method_answers_405_in_the_error_shape(client):
+    response = client.http.post("/health", body=b"{}", headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "method_not_allowed"
+
+
+def test_wrong_content_type_answers_415_in_the_error_shape(client):
+    response = client.http.get("/health", headers={"Content-Type": "text/plain"})
+
+    assert response.status_code == 415
+    assert error_of(response)["code"] == "unsupported_media_type"
+
+
+# A minimal app built the way app.py builds the real one, with routes that exercise what the
+# real API will (JSON bodies, typed errors, crashes) before those routes exist.
+class InsufficientPoints(errors.Conflict):
+    code = "insufficient_points"
+
+
+probe = Blueprint(__name__)
+
+
+@http.route(probe, "/echo", methods=("POST",))
+def echo():
+    return {"received": http.json_body(probe.current_request)}
+
+
+@http.route(probe, "/big", methods=("POST",), max_body_bytes=64)
+def big():
+    return {"ok": True}
+
+
+@http.route(probe, "/domain-error")
+def domain_error():
+    raise InsufficientPoints("Not enough points.", details={"available": 3, "required": 10})
+
+
+@http.route(probe, "/crash")
+def crash():
+    raise KeyError("secret internal detail")
+
+
+@pytest.fixture(scope="module")
+def probe_client():
+    from chalicelib import observability
+
+    probe_app = Chalice(app_name="probe")
+    probe_app.register_middleware(http.guard_requests, "http")
+    observability.install(probe_app)
+    probe_app.register_blueprint(probe)
+    with Client(probe_app) as test_client:
+        yield test_client
+
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def test_a_json_object_body_is_parsed(probe_client):
+    response = probe_client.http.post("/echo", body=b'{"a": 1}', headers=JSON_HEADERS)
+
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"received": {"a": 1}}
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    (b"{not json", 400, "malformed_json"),
+    (b'{"a": 1', 400, "malformed_json"),
+    (b"\xff\xfe", 400, "malformed_json"),
+    (b"", 400, "body_required"),
+    (b"[1, 2]", 422, "validation_failed"),
+    (b'"text"', 422, "validation_failed"),
+])
+def test_bad_bodies_answer_4xx_in_the_error_shape(probe_client, body, status, code):
+    response = probe_client.http.post("/echo", body=body, headers=JSON_HEADERS)
+
+    assert response.status_code == status
+    assert error_of(response)["code"] == code
+
+
+def test_oversize_body_answers_413_with_the_limit(probe_client):
+    response = probe_client.http.post("/big", body=b'{"x": "' + b"a" * 100 + b'"}', headers=JSON_HEADERS)
+
+    assert response.status_code == 413
+    error = error_of(response)
+    assert error["code"] == "payload_too_large"
+    assert error["details"]["limit_bytes"] == 64
+
+
+def test_the_default_body_limit_comes_from_settings_and_routes_may_differ(monkeypatch):
+    # (chalice.test.Client re-applies the stage's variables on each request, so this is
+    # checked on the lookup itself.)
+    monkeypatch.setenv("PUNCHCARD_MAX_BODY_BYTES", "10")
+
+    assert http.body_limit("POST", "/echo") == 10
+    assert http.body_limit("POST", "/big") == 64
+
+
+def test_a_domain_error_maps_to_its_status_and_code(probe_client):
+    response = probe_client.http.get("/domain-error")
+
+    assert response.status_code == 409
+    assert error_of(response) == {"code": "insufficient_points", "message": "Not enough points.",
+                                  "details": {"available": 3, "required": 10}}
+
+
+def test_an_unexpected_exception_is_a_500_that_leaks_nothing(probe_client):
+    response = probe_client.http.get("/crash")
+
+    assert response.status_code == 500
+    error = error_of(response)
+    assert error["code"] == "internal_error"
+    assert "secret" not in response.body.decode()
+
+
+def test_a_failing_middleware_still_answers_in_the_error_shape():
+    app = Chalice(app_name="broken")
+    app.register_middleware(http.guard_requests, "http")
+
+    @app.middleware("http")
+    def explode(event, get_response):
+        raise RuntimeError("middleware bug")
+
+    @app.route("/x")
+    def x():
+        return {}
+
+    with Client(app) as test_client:
+        response = test_client.http.get("/x")
+
+    assert response.status_code == 500
+    assert error_of(response)["code"] == "internal_error"
+
+
+def test_chalice_view_errors_are_reshaped():
+    from chalice import NotFoundError
+
+    app = Chalice(app_name="chalice-errors")
+    app.register_middleware(http.guard_requests, "http")
+
+    @app.route("/x")
+    def x():
+        raise NotFoundError("no x")
+
+    with Client(app) as test_client:
+        response = test_client.http.get("/x")
+
+    assert response.status_code == 404
+    assert error_of(response) == {"code": "not_found", "message": "no x", "details": {}}
