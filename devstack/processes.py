@@ -21,8 +21,10 @@ def _die_with_parent() -> None:
 
 def spawn(args: list[str], *, log_path, cwd=None) -> subprocess.Popen:
     log = open(log_path, "ab")  # noqa: SIM115 (lives as long as the child)
+    # Its own session: a terminal's Ctrl-C reaches only us, and we stop children in order
+    # (pollers first, then the emulators) instead of racing them.
     return subprocess.Popen(args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent, start_new_session=True)
 
 
 def stop(process: subprocess.Popen | None, timeout: float = 3.0) -> None:
