@@ -77,5 +77,39 @@ def tracing_enabled() -> bool:
     return not disabled and bool(os.environ.get("LAMBDA_TASK_ROOT"))
 
 
+def admin_key_secret() -> str:
+    """Secrets Manager secret holding the deployment's admin key."""
+    return os.environ.get("PUNCHCARD_ADMIN_KEY_SECRET", f"{prefix()}/admin-key")
+
+
+def key_rotation_grace_seconds() -> int:
+    """How long a brand's previous keys keep working after a rotation (default 24 h)."""
+    return int(os.environ.get("PUNCHCARD_KEY_ROTATION_GRACE_SECONDS", 24 * 3600))
+
+
+def user_pool_id() -> str:
+    return os.environ.get("PUNCHCARD_USER_POOL_ID", "")
+
+
+def user_pool_client_id() -> str:
+    return os.environ.get("PUNCHCARD_USER_POOL_CLIENT_ID", "")
+
+
+def token_issuer() -> str:
+    """Expected ``iss`` of member ID tokens (Cognito's issuer URL for the pool)."""
+    return os.environ.get("PUNCHCARD_TOKEN_ISSUER") or \
+        f"https://cognito-idp.{region()}.amazonaws.com/{user_pool_id()}"
+
+
+def jwks_url() -> str:
+    """Where the pool's signing keys are published; configurable for local Cognito."""
+    return os.environ.get("PUNCHCARD_JWKS_URL") or f"{token_issuer()}/.well-known/jwks.json"
+
+
+def require_email_verification() -> bool:
+    """Members confirm their e-mail with a code before logging in (on unless switched off)."""
+    return os.environ.get("PUNCHCARD_REQUIRE_EMAIL_VERIFICATION", "true").lower() not in ("0", "false", "no")
+
+
 def debug() -> bool:
     return os.environ.get("PUNCHCARD_DEBUG", "").lower() in ("1", "true", "yes")

@@ -29,7 +29,8 @@ def local_variables(dynamodb_endpoint: str, moto_endpoint: str, *, prefix: str =
     variables = stage_variables("dev")
     stage_prefix = variables.get("PUNCHCARD_PREFIX", "")
     for key, value in list(variables.items()):
-        if key.startswith(("PUNCHCARD_TABLE_", "PUNCHCARD_QUEUE_", "PUNCHCARD_BUCKET_")) and stage_prefix:
+        if key.startswith(("PUNCHCARD_TABLE_", "PUNCHCARD_QUEUE_", "PUNCHCARD_BUCKET_", "PUNCHCARD_ADMIN_KEY_SECRET")) \
+                and stage_prefix:
             variables[key] = value.replace(stage_prefix, prefix, 1)
     variables.update({
         "PUNCHCARD_STAGE": "local",

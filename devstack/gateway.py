@@ -50,6 +50,8 @@ class Gateway:
     def api(self, method: str, target: str, headers: dict[str, str], body: bytes | None):
         from chalice.local import LocalGatewayException
 
+        from chalicelib.identity.principal import Unauthenticated
+
         path = urlsplit(target).path
         try:
             self.matcher.match_route(target)
@@ -58,9 +60,10 @@ class Gateway:
         try:
             with self._lock:
                 reply = self.local.handle_request(method=method, path=target, headers=headers, body=body)
-        except LocalGatewayException as e:  # an authorizer said no
-            error = errors.Unauthorized() if e.CODE == 401 else errors.Forbidden()
-            return _error(error)
+        except Unauthenticated:  # API Gateway answers 401 when the authorizer raises this
+            return _error(errors.Unauthorized())
+        except LocalGatewayException as e:  # no Authorization header (401) or a Deny policy (403)
+            return _error(errors.Unauthorized() if e.CODE == 401 else errors.Forbidden())
         payload = reply.get("body") or b""
         if reply.get("isBase64Encoded"):
             payload = base64.b64decode(payload)

@@ -16,6 +16,7 @@ from typing import Any
 @dataclass
 class SeedContext:
     api_url: str
+    previous: dict[str, Any] = field(default_factory=dict)  # credentials.json of the last run
     state: dict[str, Any] = field(default_factory=dict)  # shared between steps
 
 
@@ -36,6 +37,42 @@ def mark_seeded(context: SeedContext) -> dict[str, Any]:
 
     store.put_once("seed", "demo", datetime.now(UTC), data={"version": 1})
     return {}
+
+
+@step
+def admin_key(context: SeedContext) -> dict[str, Any]:
+    """The admin key lives in Secrets Manager (moto: memory), so it is restored from the last run."""
+    from chalicelib.identity import admin
+
+    return {"admin_key": admin.ensure(context.previous.get("admin_key"))}
+
+
+@step
+def demo_brand(context: SeedContext) -> dict[str, Any]:
+    """One demo brand, created once; its key is kept, or replaced if the last one is unknown."""
+    from chalicelib.brands import service
+    from chalicelib.identity.principal import Unauthenticated
+    from chalicelib.ops import store
+
+    now = datetime.now(UTC)
+    marker = store.get("seed", "demo-brand")
+    if marker is None:
+        brand, issued = service.create_brand(DEMO_BRAND_NAME, now)
+        store.put_once("seed", "demo-brand", now, data={"brand_id": brand.brand_id})
+        return {"brand_id": brand.brand_id, "brand_key": issued.api_key}
+    brand_id = marker.data["brand_id"]
+    previous_key = context.previous.get("brand_key")
+    if previous_key:
+        try:
+            if service.authenticate(previous_key, now).brand_id == brand_id:
+                return {"brand_id": brand_id, "brand_key": previous_key}
+        except Unauthenticated:
+            pass
+    issued, _ = service.rotate_key(brand_id, now)
+    return {"brand_id": brand_id, "brand_key": issued.api_key}
+
+
+DEMO_BRAND_NAME = "Demo Coffee"
 
 
 def run(context: SeedContext) -> dict[str, Any]:

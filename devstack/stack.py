@@ -88,12 +88,13 @@ class LocalStack:
 
         self.http = self._serve(app.app)
         self._start_event_sources(app.app, provisioned["queues"])
+        previous = self._read_credentials()
         self.credentials = {
             "api": self.api_url,
             "web": self.api_url,
             "endpoints": {"dynamodb": self.dynamodb.endpoint, "aws": self.moto.endpoint,
                           "region": environment.REGION},
-            **seed.run(seed.SeedContext(api_url=self.api_url)),
+            **seed.run(seed.SeedContext(api_url=self.api_url, previous=previous)),
         }
         self._write_credentials()
         log.info("local stack ready in %.1fs (%d queued messages restored)", time.monotonic() - started, restored)
@@ -123,6 +124,13 @@ class LocalStack:
         self.scheduler = Scheduler(schedules, self._stop, speedup=self.options.speedup,
                                    rule_prefix=self.options.prefix)
         self.scheduler.start()
+
+    def _read_credentials(self) -> dict[str, Any]:
+        path = self.options.state_dir / "credentials.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
 
     def _write_credentials(self) -> None:
         path = self.options.state_dir / "credentials.json"

@@ -45,14 +45,28 @@ def error_response(error: errors.PunchcardError, headers: dict[str, str] | None 
                     headers={"Content-Type": JSON, **(headers or {})})
 
 
-def route(bp, path: str, *, methods: tuple[str, ...] = ("GET",),
+def route(bp, path: str, *, methods: tuple[str, ...] = ("GET",), roles: tuple[str, ...] = (),
           max_body_bytes: int | None = None, **kwargs: Any) -> Callable:
-    """Register a view on ``bp`` with Punchcard's error mapping around it."""
+    """Register a view on ``bp`` with Punchcard's error mapping around it.
+
+    With ``roles`` the route needs a credential (the authorizer runs first) of one of those
+    roles, and the view receives the caller as its ``principal`` argument.
+    """
+    if roles:
+        from chalicelib.api.auth import punchcard_auth
+
+        kwargs["authorizer"] = punchcard_auth
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def guarded(**params: Any) -> Any:
             try:
+                if roles:
+                    from chalicelib.api.auth import caller, require_role
+
+                    principal = caller(bp.current_request)
+                    require_role(principal, roles)
+                    params["principal"] = principal
                 return view(**params)
             except errors.PunchcardError as e:
                 if errors.http_status(e) >= 500:

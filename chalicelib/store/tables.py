@@ -10,9 +10,11 @@ from typing import Any
 from pynamodb.attributes import TTLAttribute
 
 from chalicelib.store.base import PunchcardModel
+from chalicelib.store.identity import IdentityTable
 from chalicelib.store.system import SystemRecord
 
-MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord,)
+# One model per table: the one that declares its keys and indexes (entity models subclass it).
+MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable)
 
 
 def ttl_attribute(model: type[PunchcardModel]) -> str | None:

@@ -64,14 +64,16 @@ class RunningStack:
                "PUNCHCARD_PORT": str(self.port), "PUNCHCARD_DYNAMODB_PORT": str(self.dynamodb_port),
                "PUNCHCARD_MOTO_PORT": str(self.moto_port), "PUNCHCARD_STATE_DIR": str(self.state_dir),
                "PUNCHCARD_SPEEDUP": str(SPEEDUP)}
-        self.credentials_path.unlink(missing_ok=True)
+        launched = time.time()
         self.log = open(self.state_dir.parent / f"{self.state_dir.name}-stack.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"stack exited early:\n{self.output()}"
-            if self.credentials_path.exists():
+            # credentials.json is rewritten when the stack is ready (the old one is kept: the
+            # stack restores keys from it)
+            if self.credentials_path.exists() and self.credentials_path.stat().st_mtime >= launched:
                 credentials = json.loads(self.credentials_path.read_text())
                 if requests.get(credentials["api"] + "/health", timeout=5).ok:
                     self.children = descendants(self.process.pid)

@@ -130,6 +130,7 @@ def test_state_survives_a_restart_and_seeding_does_not_duplicate(tmp_path):
     sqs.send_message(QueueUrl=queue_url(credentials, "punchcard-local-jobs"), DelaySeconds=8,
                      MessageBody=json.dumps({"job": "canary.ping", "args": {"id": later}}))
     seeded = system_record(credentials, "seed", "demo")
+    first = credentials
 
     elapsed = running.stop()
     assert elapsed < 5, running.output()
@@ -139,6 +140,9 @@ def test_state_survives_a_restart_and_seeding_does_not_duplicate(tmp_path):
 
     assert system_record(credentials, "canary", canary)["count"]["N"] == "1"
     assert system_record(credentials, "seed", "demo") == seeded  # not seeded again
+    assert credentials["admin_key"] == first["admin_key"]  # restored into Secrets Manager
+    assert credentials["brand_key"] == first["brand_key"]
+    assert credentials["brand_id"] == first["brand_id"]
     assert wait_until(lambda: system_record(credentials, "canary", later), timeout=30), running.output()
     running.stop()
     assert running.leftovers() == set()

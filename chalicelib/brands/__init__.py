@@ -1,0 +1,1 @@
+"""Brands and their API keys: onboarding, rotation, revocation, authentication."""
