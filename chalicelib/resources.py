@@ -67,3 +67,30 @@ BUCKETS: tuple[BucketSpec, ...] = (WEB,)
 def mail_identities() -> tuple[str, ...]:
     """SES identities to verify: the sender address of this deployment."""
     return (config.mail_from(),)
+
+
+@dataclass(frozen=True)
+class UserPoolSpec:
+    """The Cognito user pool of members and its app client (no secret: public web app).
+
+    Usernames are member ids; e-mail is a verified attribute. USER_PASSWORD_AUTH is used by
+    the API's own /v1/auth/login (over TLS, server side), REFRESH_TOKEN_AUTH by /v1/auth/refresh.
+    """
+
+    logical_name: str = "members"
+    min_password_length: int = 8
+    id_token_minutes: int = 60
+    refresh_token_days: int = 30
+    auth_flows: tuple[str, ...] = ("ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
+
+    @property
+    def name(self) -> str:
+        return f"{config.prefix()}-{self.logical_name}"
+
+    def password_policy(self) -> dict:
+        # Length over composition rules (NIST SP 800-63B): no forced digits or symbols.
+        return {"MinimumLength": self.min_password_length, "RequireUppercase": False,
+                "RequireLowercase": False, "RequireNumbers": False, "RequireSymbols": False}
+
+
+USER_POOL = UserPoolSpec()

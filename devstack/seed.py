@@ -7,6 +7,7 @@ restarting `make dev` never duplicates demo data.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,8 +60,10 @@ def demo_brand(context: SeedContext) -> dict[str, Any]:
     if marker is None:
         brand, issued = service.create_brand(DEMO_BRAND_NAME, now)
         store.put_once("seed", "demo-brand", now, data={"brand_id": brand.brand_id})
+        context.state["brand_id"] = brand.brand_id
         return {"brand_id": brand.brand_id, "brand_key": issued.api_key}
     brand_id = marker.data["brand_id"]
+    context.state["brand_id"] = brand_id
     previous_key = context.previous.get("brand_key")
     if previous_key:
         try:
@@ -73,6 +76,25 @@ def demo_brand(context: SeedContext) -> dict[str, Any]:
 
 
 DEMO_BRAND_NAME = "Demo Coffee"
+DEMO_MEMBER = {"email": "member@demo.punchcard.local", "password": "punchcard-demo-1", "name": "Demo Member"}
+
+
+@step
+def demo_member(context: SeedContext) -> dict[str, Any]:
+    """A member with a login, enrolled with the demo brand (created once)."""
+    from chalicelib import errors
+    from chalicelib.identity import cognito
+    from chalicelib.members import accounts, service, store
+
+    now = datetime.now(UTC)
+    member_id = store.find("EMAIL", DEMO_MEMBER["email"])
+    if member_id is None or cognito.login_status(member_id) is None:
+        member_id, _ = accounts.sign_up(DEMO_MEMBER["email"], DEMO_MEMBER["password"], DEMO_MEMBER["name"], now)
+    brand_id = context.state.get("brand_id")
+    if brand_id and store.get_enrolment(member_id, brand_id) is None:
+        with contextlib.suppress(errors.Conflict):  # enrolled meanwhile
+            service.create_or_enrol({"email": DEMO_MEMBER["email"]}, brand_id, "brand", now)
+    return {"member": {"id": member_id, "email": DEMO_MEMBER["email"], "password": DEMO_MEMBER["password"]}}
 
 
 def run(context: SeedContext) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack import environment, processes, provision, queue_state, seed
+from devstack import cognito, environment, processes, provision, queue_state, seed
 from devstack.dynamodb_local import DynamoDBLocal
 from devstack.environment import ROOT
 from devstack.moto_server import MotoServer
@@ -62,6 +62,10 @@ class LocalStack:
     def queue_state_path(self) -> Path:
         return self.options.state_dir / "queues.json"
 
+    @property
+    def cognito_state_path(self) -> Path:
+        return self.options.state_dir / "cognito-users.json"
+
     def start(self) -> None:
         options = self.options
         started = time.monotonic()
@@ -76,13 +80,16 @@ class LocalStack:
         self.dynamodb = DynamoDBLocal(options.dynamodb_port or processes.free_port(),
                                       options.state_dir / "dynamodb", logs / "dynamodb.log")
         self.dynamodb.start()
+        cognito.use_stable_ids()
         self.moto = MotoServer(options.moto_port)
         self.moto.start()
         environment.apply(environment.local_variables(self.dynamodb.endpoint, self.moto.endpoint,
                                                       prefix=options.prefix))
 
         provisioned = provision.provision_all(visibility_scale=1 / options.speedup)
+        environment.apply(cognito.provision(self.moto.endpoint))
         restored = queue_state.load(self.queue_state_path)
+        cognito.restore(self.cognito_state_path, os.environ["PUNCHCARD_USER_POOL_ID"])
 
         import app  # only now: the app reads its settings from the environment set above
 
@@ -172,9 +179,10 @@ class LocalStack:
         if self.moto is not None:
             try:
                 saved = queue_state.save(self.queue_state_path)
-                log.info("saved %d queued messages", saved)
+                users = cognito.save(self.cognito_state_path, os.environ["PUNCHCARD_USER_POOL_ID"])
+                log.info("saved %d queued messages and %d member logins", saved, users)
             except Exception:
-                log.exception("could not save queued messages")
+                log.exception("could not save moto state")
             self.moto.stop()
         if self.dynamodb is not None:
             self.dynamodb.stop()

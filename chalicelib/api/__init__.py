@@ -5,6 +5,6 @@ from __future__ import annotations
 
 def blueprints() -> list:
     """Every blueprint of the API, in registration order."""
-    from chalicelib.api import auth, brands, health
+    from chalicelib.api import auth, brands, health, me, members, session
 
-    return [auth.bp, health.bp, brands.bp]
+    return [auth.bp, health.bp, brands.bp, session.bp, members.bp, me.bp]

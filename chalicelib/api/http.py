@@ -76,6 +76,7 @@ def route(bp, path: str, *, methods: tuple[str, ...] = ("GET",), roles: tuple[st
                 logger.exception("unhandled error")
                 return error_response(errors.PunchcardError())
 
+        guarded.__wrapped_roles__ = roles  # read by the isolation matrix test
         if max_body_bytes is not None:
             for method in methods:
                 _body_limits[(method, path)] = max_body_bytes

@@ -11,10 +11,11 @@ from pynamodb.attributes import TTLAttribute
 
 from chalicelib.store.base import PunchcardModel
 from chalicelib.store.identity import IdentityTable
+from chalicelib.store.members import MembersTable
 from chalicelib.store.system import SystemRecord
 
 # One model per table: the one that declares its keys and indexes (entity models subclass it).
-MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable)
+MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable, MembersTable)
 
 
 def ttl_attribute(model: type[PunchcardModel]) -> str | None:

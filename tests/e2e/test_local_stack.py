@@ -10,6 +10,12 @@ import pytest
 import requests
 
 from tests.e2e.conftest import ROOT, RunningStack, aws_client, wait_until
+from tests.e2e.helpers import call, sign_up_and_log_in
+
+
+def running_as_stack(running, credentials):
+    running.credentials = credentials
+    return running
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +54,7 @@ def test_openapi_and_the_web_app_are_served(stack):
 
 @pytest.mark.parametrize(("method", "path", "status", "code"), [
     ("GET", "/v1/no-such-thing", 404, "route_not_found"),
-    ("POST", "/v1/members", 404, "route_not_found"),
+    ("POST", "/v1/members/x/y/z", 404, "route_not_found"),
     ("POST", "/health", 405, "method_not_allowed"),
     ("GET", "/missing.js", 404, "not_found"),
 ])
@@ -131,6 +137,7 @@ def test_state_survives_a_restart_and_seeding_does_not_duplicate(tmp_path):
                      MessageBody=json.dumps({"job": "canary.ping", "args": {"id": later}}))
     seeded = system_record(credentials, "seed", "demo")
     first = credentials
+    member = sign_up_and_log_in(running_as_stack(running, credentials))
 
     elapsed = running.stop()
     assert elapsed < 5, running.output()
@@ -143,6 +150,11 @@ def test_state_survives_a_restart_and_seeding_does_not_duplicate(tmp_path):
     assert credentials["admin_key"] == first["admin_key"]  # restored into Secrets Manager
     assert credentials["brand_key"] == first["brand_key"]
     assert credentials["brand_id"] == first["brand_id"]
+    again = running_as_stack(running, credentials)
+    # logins survive, and tokens issued before the restart are still accepted
+    assert call(again, "GET", "/v1/me", member["id_token"]).json()["id"] == member["id"]
+    relogin = call(again, "POST", "/v1/auth/login", json={"email": member["email"], "password": member["password"]})
+    assert relogin.status_code == 200
     assert wait_until(lambda: system_record(credentials, "canary", later), timeout=30), running.output()
     running.stop()
     assert running.leftovers() == set()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack import environment, processes, provision
+from devstack import cognito, environment, processes, provision
 from devstack.dynamodb_local import DynamoDBLocal
 from devstack.moto_server import MotoServer
 
@@ -23,6 +23,7 @@ def local_aws():
     environment.apply(environment.local_variables(dynamodb.endpoint, moto.endpoint, prefix="punchcard-it"))
     try:
         provisioned = provision.provision_all()
+        environment.apply(cognito.provision(moto.endpoint))
         yield {"dynamodb": dynamodb.endpoint, "moto": moto.endpoint, "provisioned": provisioned}
     finally:
         os.environ.clear()

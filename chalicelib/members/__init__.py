@@ -1,0 +1,1 @@
+"""Members: one profile per program, enrolled per brand; self-service and privacy."""

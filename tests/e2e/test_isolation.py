@@ -1,0 +1,120 @@
+"""The isolation matrix: every authorized route, every wrong credential, from the route table.
+
+Expected (documented in openapi.json and docs/api.md): no, malformed or expired credential
+→ 401; a valid credential of a role the route does not serve → 403; another brand's resource
+→ 404 (or 403 where the route is admin-only). Never 2xx, never 5xx. Member routes (/v1/me…)
+only ever show the caller's own data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.conftest import ROOT
+from tests.e2e.helpers import call, claims_of, forged_token, new_email, sign_up_and_log_in
+
+pytestmark = pytest.mark.slow
+
+
+_ROUTE_TABLE = """
+import json, app
+print(json.dumps(sorted([method, path, list(entry.view_function.__wrapped_roles__)]
+                        for path, methods in app.app.routes.items() for method, entry in methods.items()
+                        if entry.authorizer is not None)))
+"""
+
+
+def authorized_routes() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(method, path, roles) of every route behind the authorizer, read from the app itself.
+
+    Read in a child interpreter: importing the app here would fix its queue names (read at
+    import, as Chalice needs) before other test modules set their environment.
+    """
+    out = subprocess.run([sys.executable, "-c", _ROUTE_TABLE], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    return [(method, path, tuple(roles)) for method, path, roles in json.loads(out)]
+
+
+ROUTES = authorized_routes()
+
+
+@pytest.fixture(scope="module")
+def world(stack):
+    """A victim brand with a member and a key, and an attacker brand and member."""
+    admin = stack.credentials["admin_key"]
+    victim = call(stack, "POST", "/v1/brands", admin, json={"name": "Victim"}).json()
+    attacker = call(stack, "POST", "/v1/brands", admin, json={"name": "Attacker"}).json()
+    victim_member = call(stack, "POST", "/v1/members", victim["api_key"], json={"email": new_email()}).json()
+    attacker_member = sign_up_and_log_in(stack)
+    victim_login = sign_up_and_log_in(stack)
+    expired = forged_token(claims_of(attacker_member["id_token"]), expired=True)
+    return {
+        "params": {"brand_id": victim["id"], "member_id": victim_member["id"], "key_id": victim["key"]["id"]},
+        "victim": victim, "victim_member": victim_member, "victim_login": victim_login,
+        "attacker_key": attacker["api_key"], "attacker_member": attacker_member, "expired": expired,
+    }
+
+
+def fill(path: str, params: dict) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
+
+
+def request(stack, method, path, authorization=None):
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    kwargs = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+    return call(stack, method, path, headers=headers, **kwargs)
+
+
+def assert_refused(response, allowed: set[int]):
+    assert response.status_code in allowed, (response.status_code, response.text)
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details"}
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+def test_no_or_bad_credentials_are_401(stack, world, method, path, roles):
+    url = fill(path, world["params"])
+    for authorization in (None, "", "Bearer", "Bearer garbage", "Basic dXNlcjpwYXNz", "Bearer pcb_short",
+                          "Bearer pca_not-the-admin-key", "Bearer a.b.c", f"Bearer {world['expired']}"):
+        assert_refused(request(stack, method, url, authorization), {401})
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+def test_another_brands_key_never_reaches_the_victims_data(stack, world, method, path, roles):
+    response = request(stack, method, fill(path, world["params"]), f"Bearer {world['attacker_key']}")
+
+    if "brand" not in roles:
+        assert_refused(response, {403})
+    elif "{" in path:  # names one of the victim's resources
+        assert_refused(response, {404})
+    else:  # a collection route: allowed, but it only ever touches the caller's own brand
+        assert response.status_code < 500
+        assert world["victim"]["id"] not in response.text
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+def test_a_member_token_only_reaches_member_routes_and_only_its_own_data(stack, world, method, path, roles):
+    caller = world["attacker_member"]
+    if (method, path) == ("DELETE", "/v1/me"):
+        caller = sign_up_and_log_in(stack)  # erasure is for real: use a member made for it
+    response = request(stack, method, fill(path, world["params"]), f"Bearer {caller['id_token']}")
+
+    if "member" in roles:
+        assert response.status_code < 500
+        for foreign in (world["victim_member"]["id"], world["victim_login"]["id"], world["victim_login"]["email"]):
+            assert foreign not in response.text
+        victim = world["victim_login"]
+        still = call(stack, "POST", "/v1/auth/login", json={"email": victim["email"], "password": victim["password"]})
+        assert still.status_code == 200
+    else:
+        assert_refused(response, {403})
+
+
+def test_the_matrix_covers_every_authorized_route():
+    assert len(ROUTES) >= 12
+    assert {roles for _, _, roles in ROUTES} >= {("admin",), ("member",), ("brand", "admin")}

@@ -1,0 +1,145 @@
+"""Members over HTTP: Cognito sign-up and login, /v1/me, brand-created members and enrolment."""
+
+import pytest
+
+from tests.e2e.helpers import call, claims_of, forged_token, new_email, sign_up_and_log_in
+
+pytestmark = pytest.mark.slow
+
+
+def test_sign_up_log_in_use_me_and_refresh(stack):
+    member = sign_up_and_log_in(stack)
+
+    me = call(stack, "GET", "/v1/me", member["id_token"])
+    assert me.status_code == 200
+    assert (me.json()["id"], me.json()["email"]) == (member["id"], member["email"])
+
+    refreshed = call(stack, "POST", "/v1/auth/refresh", json={"refresh_token": member["refresh_token"]})
+    assert refreshed.status_code == 200
+    assert call(stack, "GET", "/v1/me", refreshed.json()["id_token"]).json()["id"] == member["id"]
+
+
+def test_the_demo_member_logs_in_with_the_written_credentials(stack):
+    demo = stack.credentials["member"]
+
+    tokens = call(stack, "POST", "/v1/auth/login", json={"email": demo["email"], "password": demo["password"]})
+
+    assert tokens.status_code == 200
+    me = call(stack, "GET", "/v1/me", tokens.json()["id_token"]).json()
+    assert stack.credentials["brand_id"] in [e["brand_id"] for e in me["enrolments"]]
+
+
+@pytest.mark.parametrize(("email", "password"), [("nobody@example.com", "whatever-1"), (None, "wrong-password")])
+def test_wrong_login_and_unknown_email_look_the_same(stack, email, password):
+    demo = stack.credentials["member"]
+
+    response = call(stack, "POST", "/v1/auth/login", json={"email": email or demo["email"], "password": password})
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_credentials"
+
+
+def test_a_second_sign_up_with_the_same_email_is_refused(stack):
+    member = sign_up_and_log_in(stack)
+
+    again = call(stack, "POST", "/v1/auth/signup", json={"email": member["email"], "password": "another-pass"})
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "email_taken"
+
+
+def test_patch_me_changes_profile_and_timestamps_consents(stack):
+    member = sign_up_and_log_in(stack)
+
+    response = call(stack, "PATCH", "/v1/me", member["id_token"], json={
+        "name": "Ada", "profile": {"city": "Delft", "birth_date": "1990-04-01", "interests": ["coffee"]},
+        "consents": {"email": True}})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["name"], body["profile"]["city"], body["profile"]["birth_date"]) == ("Ada", "Delft", "1990-04-01")
+    assert body["consents"]["email"]["granted"] is True
+    assert body["consents"]["email"]["updated_at"]
+
+
+@pytest.mark.parametrize("changes", [{"email": "x@y.z"}, {"name": "A", "role": "admin"}, {},
+                                     {"profile": {"birth_date": "not a date"}}])
+def test_patch_me_refuses_what_it_may_not_change(stack, changes):
+    member = sign_up_and_log_in(stack)
+
+    response = call(stack, "PATCH", "/v1/me", member["id_token"], json=changes)
+
+    assert response.status_code == 422
+
+
+def test_a_brand_created_member_signs_up_and_keeps_their_id(stack):
+    email = new_email()
+    created = call(stack, "POST", "/v1/members", stack.credentials["brand_key"],
+                   json={"email": email, "name": "Bo", "external_id": "CRM-42"})
+    assert created.status_code == 201
+
+    member = sign_up_and_log_in(stack, email=email)
+
+    assert member["id"] == created.json()["id"]
+    assert claims_of(member["id_token"])["cognito:username"] == member["id"]
+
+
+def test_a_second_brand_enrols_an_existing_member(stack):
+    admin = stack.credentials["admin_key"]
+    other_key = call(stack, "POST", "/v1/brands", admin, json={"name": "Second brand"}).json()["api_key"]
+    email = new_email()
+    first = call(stack, "POST", "/v1/members", stack.credentials["brand_key"], json={"email": email}).json()
+
+    enrolled = call(stack, "POST", "/v1/members", other_key, json={"email": email.upper(), "external_id": "S-1"})
+    again = call(stack, "POST", "/v1/members", other_key, json={"email": email})
+
+    assert enrolled.status_code == 200
+    assert enrolled.json()["id"] == first["id"]
+    assert enrolled.json()["enrolment"]["external_id"] == "S-1"
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "member_exists"
+
+
+def test_a_brand_sees_only_members_enrolled_with_it(stack):
+    admin = stack.credentials["admin_key"]
+    other_key = call(stack, "POST", "/v1/brands", admin, json={"name": "Third brand"}).json()["api_key"]
+    theirs = call(stack, "POST", "/v1/members", other_key, json={"email": new_email()}).json()
+
+    response = call(stack, "GET", f"/v1/members/{theirs['id']}", stack.credentials["brand_key"])
+
+    assert response.status_code == 404
+    assert call(stack, "GET", f"/v1/members/{theirs['id']}", admin).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["expired", "stranger", "wrong_audience"])
+def test_bad_member_tokens_are_401(stack, kind):
+    member = sign_up_and_log_in(stack)
+    claims = claims_of(member["id_token"])
+    if kind == "wrong_audience":
+        claims["aud"] = "someone-else"
+    token = forged_token(claims, expired=kind == "expired", key="stranger" if kind == "stranger" else "moto")
+
+    response = call(stack, "GET", "/v1/me", token)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_member_export_and_erasure(stack):
+    member = sign_up_and_log_in(stack)
+    call(stack, "PATCH", "/v1/me", member["id_token"], json={"name": "Erase Me", "profile": {"city": "Gouda"}})
+
+    export = call(stack, "GET", "/v1/me/export", member["id_token"])
+    assert export.status_code == 200
+    assert "Gouda" in export.text
+
+    erased = call(stack, "DELETE", "/v1/me", member["id_token"])
+    assert erased.status_code == 200
+    assert erased.json()["status"] == "deleted"
+    assert erased.json()["email"] is None
+    login = call(stack, "POST", "/v1/auth/login", json={"email": member["email"], "password": member["password"]})
+    assert login.status_code == 401
+    after = call(stack, "GET", f"/v1/members/{member['id']}/export", stack.credentials["admin_key"])
+    assert after.status_code == 200
+    assert "Gouda" not in after.text
+    assert member["email"] not in after.text
