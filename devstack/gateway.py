@@ -132,7 +132,12 @@ class Gateway:
                     log.exception("local gateway failed on %s %s", self.command, self.path)
                     self._send(*_error(errors.PunchcardError()))
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _safe
+            def __getattr__(self, name: str):
+                # Every method, known or not (TRACE, QUERY...), goes through the gateway, which
+                # answers 405 in the error shape like API Gateway, not http.server's HTML 501.
+                if name.startswith("do_"):
+                    return self._safe
+                raise AttributeError(name)
 
         return Handler
 

@@ -31,7 +31,7 @@ def key_view(key, now: datetime) -> dict:
 @route(bp, "/v1/brands", methods=("POST",), roles=("admin",))
 def create_brand(principal):
     body = validate("BrandCreate", json_body(bp.current_request))
-    brand, issued = service.create_brand(body["name"].strip(), _now())
+    brand, issued = service.create_brand(body["name"].strip(" \t\n\r"), _now())
     return Response(status_code=201, body={
         "id": brand.brand_id, "name": brand.name, "created_at": _iso(brand.created_at),
         "api_key": issued.api_key, "key": key_view(issued.key, _now())})

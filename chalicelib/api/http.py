@@ -137,4 +137,7 @@ def guard_requests(request, get_response: Callable) -> Response:
     except Exception:
         logger.exception("unhandled error in middleware")
         return error_response(errors.PunchcardError())
+    if not any(name.lower() == "content-type" for name in response.headers) and response.body is not None:
+        # Chalice serialises dict bodies as JSON but leaves the header to API Gateway's default.
+        response.headers["Content-Type"] = JSON
     return conform_error(response)

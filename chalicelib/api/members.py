@@ -18,9 +18,11 @@ bp = Blueprint(__name__)
 @route(bp, "/v1/members", methods=("POST",), roles=("brand", "admin"))
 def create_member(principal):
     body = validate("MemberCreate", json_body(bp.current_request))
-    brand_id = principal.brand_id if principal.role == "brand" else body.pop("brand_id", None)
-    if principal.role == "brand" and "brand_id" in body:
-        raise errors.ValidationFailed("brand_id is implied by your key.", details={"pointer": "/brand_id"})
+    requested = body.pop("brand_id", None)
+    if principal.role == "brand" and requested not in (None, principal.brand_id):
+        raise errors.Forbidden("A brand key enrols members with its own brand only.",
+                               details={"pointer": "/brand_id"})
+    brand_id = principal.brand_id if principal.role == "brand" else requested
     profile, enrolment, created = service.create_or_enrol(body, brand_id, principal.role, datetime.now(UTC))
     return Response(status_code=201 if created else 200, body=views.member(profile, enrolment))
 
