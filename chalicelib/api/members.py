@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
@@ -9,10 +10,13 @@ from chalice import Blueprint, Response
 from chalicelib import errors
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
+from chalicelib.api.pagination import page, page_request
 from chalicelib.api.validation import validate
 from chalicelib.members import service
 
 bp = Blueprint(__name__)
+
+ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 
 @route(bp, "/v1/members", methods=("POST",), roles=("brand", "admin"))
@@ -25,6 +29,23 @@ def create_member(principal):
     brand_id = principal.brand_id if principal.role == "brand" else requested
     profile, enrolment, created = service.create_or_enrol(body, brand_id, principal.role, datetime.now(UTC))
     return Response(status_code=201 if created else 200, body=views.member(profile, enrolment))
+
+
+@route(bp, "/v1/members", roles=("brand", "admin"))
+def list_members(principal):
+    request = bp.current_request
+    limit, start_key = page_request(request)
+    requested = (request.query_params or {}).get("brand_id")
+    if requested is not None and not ULID.fullmatch(requested):
+        raise errors.BadRequest("brand_id is not an id.", code="invalid_parameter", details={"parameter": "brand_id"})
+    if principal.role == "brand" and requested not in (None, principal.brand_id):
+        raise errors.Forbidden("A brand key lists its own members only.", details={"parameter": "brand_id"})
+    brand_id = principal.brand_id or requested
+    if not brand_id:
+        raise errors.BadRequest("Admins list the members of one brand: add ?brand_id=.",
+                                code="brand_id_required", details={"parameter": "brand_id"})
+    rows, last_key = service.brand_members(brand_id, limit, start_key)
+    return page([views.member(profile, enrolment) for profile, enrolment in rows], last_key)
 
 
 @route(bp, "/v1/members/{member_id}", roles=("brand", "admin"))

@@ -93,6 +93,10 @@ def enrolled_profile(member_id: str, brand_id: str | None) -> tuple[ProfileItem,
     return profile, enrolment
 
 
+def brand_members(brand_id: str, limit: int, start_key: dict[str, Any] | None):
+    return store.brand_members(brand_id, limit, start_key)
+
+
 def own_profile(member_id: str) -> ProfileItem:
     profile = store.get_profile(member_id)
     if profile is None or profile.status != "active":

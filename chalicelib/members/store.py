@@ -101,6 +101,20 @@ def enrol(enrolment: EnrolmentItem) -> bool:
     return True
 
 
+def brand_members(brand_id: str, limit: int, start_key: dict[str, Any] | None
+                  ) -> tuple[list[tuple[ProfileItem, EnrolmentItem]], dict[str, Any] | None]:
+    """One page of a brand's members (by enrolment, oldest id first) and the key of the next."""
+    query = MembersTable.by_brand.query(f"BRAND#{brand_id}", limit=limit, last_evaluated_key=start_key)
+    member_ids = [item.gsi1sk.removeprefix("MEMBER#") for item in query]
+    if not member_ids:
+        return [], None
+    profiles = {p.member_id: p for p in ProfileItem.batch_get([ProfileItem.key_for(m) for m in member_ids])}
+    enrolled = {e.pk.removeprefix("MEMBER#"): e
+                for e in EnrolmentItem.batch_get([EnrolmentItem.key_for(m, brand_id) for m in member_ids])}
+    rows = [(profiles[m], enrolled[m]) for m in member_ids if m in profiles and m in enrolled]
+    return rows, query.last_evaluated_key
+
+
 def put_referral_code(member_id: str, code: str) -> bool:
     try:
         _lookup("REFERRAL", code, member_id).save(condition=LookupItem.pk.does_not_exist())

@@ -143,3 +143,42 @@ def test_member_export_and_erasure(stack):
     assert after.status_code == 200
     assert "Gouda" not in after.text
     assert member["email"] not in after.text
+
+
+def test_a_brand_pages_through_its_members_and_only_its_members(stack):
+    admin = stack.credentials["admin_key"]
+    brand = call(stack, "POST", "/v1/brands", admin, json={"name": "Pager"}).json()
+    created = {call(stack, "POST", "/v1/members", brand["api_key"], json={"email": new_email()}).json()["id"]
+               for _ in range(7)}
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        body = call(stack, "GET", "/v1/members", brand["api_key"], params=params).json()
+        seen += [m["id"] for m in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+
+    assert set(seen) == created
+    assert len(seen) == len(created)  # no duplicates across pages
+    assert pages >= 3
+    as_admin = call(stack, "GET", "/v1/members", admin, params={"brand_id": brand["id"], "limit": 200}).json()
+    assert {m["id"] for m in as_admin["items"]} == created
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 201}, {"limit": "x"}, {"cursor": "%%%"},
+                                    {"cursor": "bm90IGpzb24"}])
+def test_bad_paging_parameters_are_400(stack, params):
+    response = call(stack, "GET", "/v1/members", stack.credentials["brand_key"], params=params)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in ("invalid_limit", "invalid_cursor")
+
+
+def test_the_admin_must_say_whose_members(stack):
+    response = call(stack, "GET", "/v1/members", stack.credentials["admin_key"])
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "brand_id_required"

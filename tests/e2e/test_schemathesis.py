@@ -18,6 +18,7 @@ from collections import Counter
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.e2e.conftest import ROOT
 from tests.e2e.helpers import sign_up_and_log_in
@@ -62,7 +63,10 @@ def test_every_operation_conforms_and_never_fails(case, api_schema):
     token = api_schema.tokens_by_operation.get(operation)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     EXERCISED[operation] += 1
-    case.call_and_validate(headers=headers)
+    # A cursor is opaque: no schema can say which strings the API issued, so a generated one
+    # is rightly refused (400 invalid_cursor) though "schema-valid". Every other check applies.
+    excluded = [positive_data_acceptance] if (case.query or {}).get("cursor") else []
+    case.call_and_validate(headers=headers, excluded_checks=excluded)
 
 
 EXERCISED: Counter[str] = Counter()
