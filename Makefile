@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 STATE_DIR ?= $(or $(PUNCHCARD_STATE_DIR),.local)
 
-.PHONY: help dev test test-unit test-integration test-e2e lint format reset deps system-deps bench clean
+.PHONY: help dev test test-unit test-integration test-e2e lint format reset deps system-deps bench soak clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,9 @@ lint: deps ## ruff
 
 format: deps ## ruff --fix
 	$(PY) -m ruff check --fix .
+
+soak: deps ## The ledger simulation over many seeds (SEEDS=3000 STEPS=400)
+	LEDGER_SEEDS=$(or $(SEEDS),3000) LEDGER_STEPS=$(or $(STEPS),400) $(PY) -m pytest tests/unit/test_ledger_simulation.py -q
 
 bench: deps ## Benchmarks (see BENCHMARKS.md)
 	$(PY) bench/importtime.py

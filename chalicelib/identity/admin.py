@@ -37,5 +37,5 @@ def ensure(value: str | None = None) -> str:
         pass
     key = value or keys.new_admin_key()
     client.create_secret(Name=name, SecretString=key,
-                         Description="Punchcard admin API key (rotate with `make rotate-admin-key`)")
+                         Description="Punchcard admin API key")
     return key

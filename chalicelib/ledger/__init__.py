@@ -1,0 +1,1 @@
+"""The points ledger: double-entry, append-only, exactly-once. Pure model + stores."""

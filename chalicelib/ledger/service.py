@@ -1,0 +1,113 @@
+"""Ledger operations: grant, hold/post/void, redeem, reverse, expire, transfer, adjust.
+
+Each builds one :class:`Transfer` whose id the caller derives from its input (so a replay is
+the same transfer) and commits it through a store port; the store enforces atomicity and
+exactly-once, :mod:`chalicelib.ledger.model` decides what is allowed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.ledger import model
+from chalicelib.ledger.model import Code, MemberBook, Transfer, member_account
+
+
+class LedgerStore(Protocol):
+    def book(self, member_id: str) -> MemberBook: ...
+    def transfer(self, transfer_id: str) -> Transfer | None: ...
+    def reversed_amount(self, transfer_id: str) -> int: ...
+    def commit(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]: ...
+
+
+class Ledger:
+    def __init__(self, store: LedgerStore, clock) -> None:
+        self.store, self.clock = store, clock
+
+    def _commit(self, transfer: Transfer) -> Transfer:
+        return self.store.commit(transfer, self.clock())[0]
+
+    def grant(self, transfer_id: str, member_id: str, brand_id: str, amount: int, *, reference: str = "",
+              expires_at: datetime | None = None, available_at: datetime | None = None,
+              metadata: tuple = ()) -> Transfer:
+        return self._commit(Transfer(transfer_id, model.issuance(brand_id), member_account(member_id), amount,
+                                     Code.EARN, reference, expires_at=expires_at, available_at=available_at,
+                                     metadata=metadata))
+
+    def hold(self, transfer_id: str, member_id: str, amount: int, *, reference: str = "") -> Transfer:
+        return self._commit(Transfer(transfer_id, member_account(member_id), model.REDEMPTION, amount,
+                                     Code.REDEEM, reference, pending=True))
+
+    def post(self, transfer_id: str, hold_id: str, amount: int | None = None) -> Transfer:
+        hold = self._pending(hold_id)
+        return self._commit(Transfer(transfer_id, hold.debit, hold.credit, hold.amount if amount is None else amount,
+                                     hold.code, hold.reference, post_pending_id=hold_id))
+
+    def void(self, transfer_id: str, hold_id: str) -> Transfer:
+        hold = self._pending(hold_id)
+        return self._commit(Transfer(transfer_id, hold.debit, hold.credit, hold.amount, hold.code, hold.reference,
+                                     void_pending_id=hold_id))
+
+    def _pending(self, hold_id: str) -> Transfer:
+        hold = self.store.transfer(hold_id)
+        if hold is None or not hold.pending:
+            raise model.PendingTransferNotFound(hold_id)
+        return hold
+
+    def redeem(self, transfer_id: str, member_id: str, amount: int, *, reference: str = "") -> Transfer:
+        """Hold then post at once (a burn with nothing to fulfil in between)."""
+        self.hold(f"{transfer_id}:hold", member_id, amount, reference=reference)
+        return self.post(transfer_id, f"{transfer_id}:hold")
+
+    def reverse(self, transfer_id: str, original_id: str, amount: int | None = None, *,
+                expires_at: datetime | None = None) -> Transfer:
+        """Reverse (all or part of) a posted transfer, capped at what is not yet reversed.
+
+        Clawing back points a member no longer has takes what is available and records the
+        rest as ``shortfall`` in the reversal's metadata; the shortfall still counts against the
+        cap, so nothing is ever reversed twice.
+        """
+        original = self.store.transfer(original_id)
+        if original is None or original.pending or original.void_pending_id or original.code == Code.REVERSE:
+            raise model.InvalidTransfer(f"{original_id} is not a posted transfer that can be reversed")
+        existing = self.store.transfer(transfer_id)
+        if existing is not None:
+            return existing  # a replay: the cap below would otherwise shrink by itself
+        remaining = original.amount - self.store.reversed_amount(original_id)
+        requested = remaining if amount is None else min(amount, remaining)
+        if requested <= 0:
+            raise model.InvalidTransfer(f"{original_id} is already fully reversed")
+        take, shortfall = requested, 0
+        if model.is_member(original.credit):  # clawing points back from a member
+            book = self.store.book(original.credit.removeprefix(model.MEMBER))
+            take = min(requested, max(0, book.available(self.clock())))
+            shortfall = requested - take
+        metadata = (("reverses", original_id),) + ((("shortfall", str(shortfall)),) if shortfall else ())
+        return self._commit(Transfer(transfer_id, original.credit, original.debit, take, Code.REVERSE,
+                                     original.reference, expires_at=expires_at, metadata=metadata))
+
+    def expire(self, transfer_id: str, member_id: str) -> Transfer | None:
+        """Expire the member's due lots (never points held for a redemption)."""
+        existing = self.store.transfer(transfer_id)
+        if existing is not None:
+            return existing  # a redelivered expiry run: its amount was fixed when it committed
+        amount = model.expirable(self.store.book(member_id), self.clock())
+        if amount == 0:
+            return None
+        return self._commit(Transfer(transfer_id, member_account(member_id), model.EXPIRY, amount, Code.EXPIRE,
+                                     metadata=(("lots", "due"),)))
+
+    def transfer(self, transfer_id: str, from_member: str, to_member: str, amount: int, *,
+                 expires_at: datetime | None = None) -> Transfer:
+        return self._commit(Transfer(transfer_id, member_account(from_member), member_account(to_member), amount,
+                                     Code.TRANSFER, expires_at=expires_at))
+
+    def adjust(self, transfer_id: str, member_id: str, points: int, reason: str, *,
+               expires_at: datetime | None = None) -> Transfer:
+        if points == 0:
+            raise model.InvalidTransfer("an adjustment moves at least one point")
+        member = member_account(member_id)
+        debit, credit = (model.ADJUSTMENT, member) if points > 0 else (member, model.ADJUSTMENT)
+        return self._commit(Transfer(transfer_id, debit, credit, abs(points), Code.ADJUST, reason,
+                                     expires_at=expires_at))

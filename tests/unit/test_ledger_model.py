@@ -1,0 +1,179 @@
+"""The ledger's pure rules: lot order, holds, partial posts and voids, replays."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.ledger import model
+from chalicelib.ledger.memory import MemoryLedgerStore
+from chalicelib.ledger.service import Ledger
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+lots = st.lists(st.tuples(st.integers(1, 500), st.one_of(st.none(), st.integers(-30, 400))), min_size=1, max_size=12)
+
+
+def book_with(spec) -> model.MemberBook:
+    made = tuple(model.Lot(f"lot{i:02d}", amount, amount, None if days is None else NOW + timedelta(days=days))
+                 for i, (amount, days) in enumerate(spec))
+    total = sum(lot.amount for lot in made)
+    return model.MemberBook("m", credits_posted=total, lots=made)
+
+
+@given(lots, st.data())
+def test_debits_consume_soonest_expiring_lots_first_and_lots_sum_to_the_balance(spec, data):
+    book = book_with(spec)
+    amount = data.draw(st.integers(1, book.posted))
+
+    after, taken = book.consume(amount, NOW)
+
+    assert sum(t for _, t in taken) == amount
+    assert sum(lot.remaining for lot in after.lots) == book.posted - amount
+    by_id = {lot.id: lot for lot in book.lots}
+    order = [by_id[lot_id] for lot_id, _ in taken]
+    keys = [(lot.expires_at is None, lot.expires_at or NOW) for lot in order]
+    assert keys == sorted(keys)
+    # every lot taken from, except the last, was emptied
+    assert all(take == by_id[lot_id].remaining for lot_id, take in taken[:-1])
+    untouched_sooner = [lot for lot in book.lots if lot.id not in dict(taken)
+                        and (lot.expires_at is None, lot.expires_at or NOW) < keys[-1]]
+    assert untouched_sooner == []
+
+
+@given(st.integers(1, 1000), st.data())
+def test_partial_post_moves_the_posted_part_and_releases_the_rest(balance, data):
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("g", "m", "b", balance)
+    hold = data.draw(st.integers(1, balance))
+    post = data.draw(st.integers(0, hold))
+    ledger.hold("h", "m", hold)
+    assert store.book("m").available(NOW) == balance - hold
+
+    if post:
+        ledger.post("p", "h", post)
+    else:
+        ledger.void("v", "h")
+
+    book = store.book("m")
+    assert book.available(NOW) == balance - post
+    assert book.posted == balance - post
+    assert book.debits_pending == 0
+    assert sum(lot.remaining for lot in book.lots) == book.posted
+
+
+def test_a_hold_is_closed_once():
+    ledger = Ledger(MemoryLedgerStore(), lambda: NOW)
+    ledger.grant("g", "m", "b", 100)
+    ledger.hold("h", "m", 60)
+    ledger.post("p", "h", 10)
+
+    with pytest.raises(model.PendingTransferClosed):
+        ledger.void("v", "h")
+    with pytest.raises(model.PendingTransferClosed):
+        ledger.post("p2", "h", 10)
+    assert ledger.post("p", "h", 10).amount == 10  # the replay of the first post is fine
+
+
+def test_no_debit_may_exceed_what_is_available():
+    ledger = Ledger(MemoryLedgerStore(), lambda: NOW)
+    ledger.grant("g", "m", "b", 50)
+    ledger.hold("h", "m", 30)
+
+    with pytest.raises(model.InsufficientPoints):
+        ledger.redeem("r", "m", 21)
+    with pytest.raises(model.InsufficientPoints):
+        ledger.adjust("a", "m", -21, "too much")
+    ledger.redeem("r", "m", 20)
+
+
+def test_pending_grants_count_only_from_their_date():
+    clock = {"now": NOW}
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: clock["now"])
+    ledger.grant("g", "m", "b", 40, available_at=NOW + timedelta(days=14))
+
+    assert store.book("m").available(NOW) == 0
+    assert store.book("m").pending_credit(NOW) == 40
+    with pytest.raises(model.InsufficientPoints):
+        ledger.redeem("r", "m", 1)
+    clock["now"] = NOW + timedelta(days=14)
+    assert store.book("m").available(clock["now"]) == 40  # no write was needed
+    ledger.redeem("r", "m", 40)
+
+
+def test_a_replay_moves_nothing_and_a_changed_replay_is_refused():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    first = ledger.grant("g", "m", "b", 10)
+
+    again = ledger.grant("g", "m", "b", 10)
+
+    assert again == first
+    assert store.book("m").posted == 10
+    with pytest.raises(model.ExistsWithDifferentFields):
+        ledger.grant("g", "m", "b", 11)
+
+
+def test_expiry_takes_due_lots_but_never_held_points():
+    clock = {"now": NOW}
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: clock["now"])
+    ledger.grant("old", "m", "b", 30, expires_at=NOW + timedelta(days=1))
+    ledger.grant("new", "m", "b", 20, expires_at=NOW + timedelta(days=100))
+    ledger.hold("h", "m", 40)
+    clock["now"] = NOW + timedelta(days=2)
+
+    expired = ledger.expire("x1", "m")
+
+    assert expired.amount == 10  # 50 posted, 40 held: only 10 may go
+    ledger.void("v", "h")
+    assert ledger.expire("x2", "m").amount == 20  # the rest of the due lot
+    assert store.book("m").posted == 20
+
+
+def test_reversal_is_capped_and_claws_back_what_is_there():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("g", "m", "b", 100)
+    ledger.redeem("r", "m", 70)
+
+    first = ledger.reverse("rev1", "g", 60)
+    second = ledger.reverse("rev2", "g")
+
+    assert (first.amount, first.meta().get("shortfall")) == (30, "30")
+    assert (second.amount, second.meta().get("shortfall")) == (0, "40")
+    assert store.book("m").posted == 0
+    with pytest.raises(model.InvalidTransfer):
+        ledger.reverse("rev3", "g", 1)
+    assert ledger.reverse("rev1", "g", 60) == first  # replay
+
+
+def test_member_to_member_transfer_moves_lots():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("g", "a", "b", 25)
+
+    ledger.transfer("t", "a", "c", 10, expires_at=NOW + timedelta(days=30))
+
+    assert (store.book("a").posted, store.book("c").posted) == (15, 10)
+    assert store.book("c").lots[0].expires_at == NOW + timedelta(days=30)
+
+
+@pytest.mark.parametrize("bad", [
+    model.Transfer("x", "member:a", "member:a", 1, "earn"),
+    model.Transfer("x", "issuance:b", "member:a", 0, "earn"),
+    model.Transfer("x", "issuance:b", "member:a", -5, "earn"),
+    model.Transfer("", "issuance:b", "member:a", 5, "earn"),
+    model.Transfer("x", "member:a", "redemption", 5, "redeem", pending=True, void_pending_id="y"),
+])
+def test_malformed_transfers_are_refused(bad):
+    with pytest.raises(model.InvalidTransfer):
+        MemoryLedgerStore().commit(bad, NOW)
+
+
+def test_transfer_ids_are_derived_from_their_input():
+    assert model.transfer_id("evt1", "act1", 3, 0) == model.transfer_id("evt1", "act1", 3, 0)
+    assert model.transfer_id("evt1", "act1", 3, 0) != model.transfer_id("evt1", "act1", 4, 0)
