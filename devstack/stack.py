@@ -53,6 +53,9 @@ class LocalStack:
     scheduler: Any = None
     credentials: dict[str, Any] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
+    # Set once the last run's queues and logins are back in moto: only then may a stop
+    # overwrite the saved state (a start that fails earlier must not replace it with nothing).
+    _state_restored: bool = False
 
     @property
     def api_url(self) -> str:
@@ -90,6 +93,7 @@ class LocalStack:
         environment.apply(cognito.provision(self.moto.endpoint))
         restored = queue_state.load(self.queue_state_path)
         cognito.restore(self.cognito_state_path, os.environ["PUNCHCARD_USER_POOL_ID"])
+        self._state_restored = True
 
         import app  # only now: the app reads its settings from the environment set above
 
@@ -176,13 +180,14 @@ class LocalStack:
         for thread in [*self.pollers, self.scheduler]:
             if thread is not None:
                 thread.join(timeout=3)
-        if self.moto is not None:
+        if self.moto is not None and self._state_restored:
             try:
                 saved = queue_state.save(self.queue_state_path)
                 users = cognito.save(self.cognito_state_path, os.environ["PUNCHCARD_USER_POOL_ID"])
                 log.info("saved %d queued messages and %d member logins", saved, users)
             except Exception:
                 log.exception("could not save moto state")
+        if self.moto is not None:
             self.moto.stop()
         if self.dynamodb is not None:
             self.dynamodb.stop()

@@ -5,8 +5,6 @@ import threading
 import time
 import uuid
 
-import pytest
-
 from chalicelib import jobs, resources
 from chalicelib.ops import store
 from devstack import queue_state
@@ -123,15 +121,6 @@ def test_queue_state_file_is_restored_once(local_aws, sqs, tmp_path):
     assert count(sqs, url) == before + 1
     assert not path.exists()
     assert queue_state.load(path) == 0
-
-
-@pytest.mark.parametrize("spec", resources.QUEUES, ids=lambda s: s.logical_name)
-def test_each_defined_queue_has_a_handler(local_aws, spec):
-    import app
-    from devstack.lambda_runtime import event_handlers
-
-    consumed = {h.queue for h in event_handlers(app.app) if h.kind == "sqs"}
-    assert spec.name in consumed
 
 
 def test_jobs_can_be_enqueued_by_name(local_aws, sqs):

@@ -97,3 +97,24 @@ def test_scheduled_event_has_eventbridge_shape():
     assert event["detail-type"] == "Scheduled Event"
     assert event["source"] == "aws.events"
     assert event["resources"][0].endswith(":rule/punchcard-local-heartbeat")
+
+
+def test_each_defined_queue_has_a_handler_in_any_deployment():
+    # In a fresh interpreter: Chalice reads queue names when app.py is imported, so this checks
+    # the names a deployment with its own prefix would package.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from chalicelib import resources
+
+    probe = ("import json, app; print(json.dumps([s.queue for s in app.app.event_sources "
+             "if type(s).__name__ == 'SQSEventConfig']))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUNCHCARD_")}
+    env["PUNCHCARD_PREFIX"] = "tenant-x"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    consumed = set(json.loads(out))
+
+    assert {f"tenant-x-{spec.logical_name}" for spec in resources.QUEUES} <= consumed
