@@ -214,3 +214,27 @@ def test_chalice_view_errors_are_reshaped():
 
     assert response.status_code == 404
     assert error_of(response) == {"code": "not_found", "message": "no x", "details": {}}
+
+
+def test_every_operation_and_request_body_has_an_example():
+    spec = json.loads(OPENAPI_PATH.read_text())
+    schemas = spec["components"]["schemas"]
+
+    def has_example(content):
+        media = content.get("application/json", {})
+        if media.get("examples") or media.get("example"):
+            return True
+        ref = media.get("schema", {}).get("$ref", "")
+        return bool(ref) and bool(schemas[ref.rsplit("/", 1)[1]].get("examples"))
+
+    missing = []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            if "requestBody" in op and not has_example(op["requestBody"]["content"]):
+                missing.append(f"{method} {path} request")
+            success = [r for code, r in op["responses"].items() if code.startswith("2") and "content" in r]
+            if path != "/openapi.json" and success and not any(has_example(r["content"]) for r in success):
+                missing.append(f"{method} {path} response")
+    assert missing == []
