@@ -8,7 +8,7 @@ remaining lots always equals their posted balance. Redemptions **hold** points f
 pending debit), then **post** (all or part; the rest is released) or **void** the hold.
 
 A :class:`MemberBook` is one member's state; :meth:`MemberBook.apply` checks a transfer
-against it and returns the book after it, or raises a :class:`LedgerError`. Stores persist
+against it and returns the book after it, or raises one of ``LedgerError``. Stores persist
 books and transfers atomically; this module decides what is allowed.
 """
 
@@ -19,6 +19,8 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+from chalicelib import errors
 
 MEMBER = "member:"
 
@@ -58,28 +60,30 @@ def transfer_id(*parts: object) -> str:
     return base64.b32encode(digest[:20]).decode().rstrip("=").lower()
 
 
-class LedgerError(Exception):
-    code = "ledger_error"
-
-
-class InsufficientPoints(LedgerError):
+# Ledger errors pick their HTTP category from chalicelib.errors (itself free of AWS and HTTP
+# libraries), so the one status table maps them too.
+class InsufficientPoints(errors.Conflict):
     code = "insufficient_points"
 
 
-class ExistsWithDifferentFields(LedgerError):
+class ExistsWithDifferentFields(errors.Conflict):
     code = "exists_with_different_fields"
 
 
-class PendingTransferNotFound(LedgerError):
+class PendingTransferNotFound(errors.NotFound):
     code = "pending_transfer_not_found"
 
 
-class PendingTransferClosed(LedgerError):
+class PendingTransferClosed(errors.Conflict):
     code = "pending_transfer_already_closed"
 
 
-class InvalidTransfer(LedgerError):
+class InvalidTransfer(errors.ValidationFailed):
     code = "invalid_transfer"
+
+
+LedgerError = (InsufficientPoints, ExistsWithDifferentFields, PendingTransferNotFound, PendingTransferClosed,
+               InvalidTransfer)
 
 
 @dataclass(frozen=True)

@@ -177,3 +177,15 @@ def test_malformed_transfers_are_refused(bad):
 def test_transfer_ids_are_derived_from_their_input():
     assert model.transfer_id("evt1", "act1", 3, 0) == model.transfer_id("evt1", "act1", 3, 0)
     assert model.transfer_id("evt1", "act1", 3, 0) != model.transfer_id("evt1", "act1", 4, 0)
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (model.InsufficientPoints("x"), 409), (model.ExistsWithDifferentFields("x"), 409),
+    (model.PendingTransferNotFound("x"), 404), (model.PendingTransferClosed("x"), 409),
+    (model.InvalidTransfer("x"), 422),
+])
+def test_ledger_errors_map_through_the_one_status_table(error, status):
+    from chalicelib import errors
+
+    assert errors.http_status(error) == status
+    assert error.to_body()["error"]["code"] == error.code
