@@ -34,12 +34,24 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(host=args.host, port=args.port, dynamodb_port=args.dynamodb_port,
                       moto_port=args.moto_port, state_dir=args.state_dir, speedup=args.speedup)
     stack = LocalStack(options)
-    signal.signal(signal.SIGTERM, stack.request_stop)
-    signal.signal(signal.SIGINT, stack.request_stop)
+    started = False
+
+    def on_signal(*_):
+        # Before the stack is up, a stop request must interrupt whatever start() waits on
+        # (a port, an emulator); after, the main loop notices the event and stops in order.
+        if not started:
+            raise KeyboardInterrupt
+        stack.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         stack.start()
+        started = True
         print(stack.banner(), flush=True)
         stack.wait()
+    except KeyboardInterrupt:
+        print("interrupted while starting", flush=True)
     finally:
         stack.stop()
         print("stopped", flush=True)

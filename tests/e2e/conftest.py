@@ -59,7 +59,8 @@ class RunningStack:
     def credentials_path(self) -> Path:
         return self.state_dir / "credentials.json"
 
-    def start(self, timeout: float = 90) -> dict:
+    def launch(self) -> float:
+        """Start the stack's process without waiting for it; returns the launch time."""
         env = {**os.environ, **self.extra_env,
                "PUNCHCARD_PORT": str(self.port), "PUNCHCARD_DYNAMODB_PORT": str(self.dynamodb_port),
                "PUNCHCARD_MOTO_PORT": str(self.moto_port), "PUNCHCARD_STATE_DIR": str(self.state_dir),
@@ -68,9 +69,14 @@ class RunningStack:
         self.log = open(self.state_dir.parent / f"{self.state_dir.name}-stack.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return launched
+
+    def start(self, timeout: float = 90) -> dict:
+        launched = self.launch()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"stack exited early:\n{self.output()}"
+            if self.process.poll() is not None:
+                raise AssertionError(f"stack exited early:\n{self.output()}")
             # credentials.json is rewritten when the stack is ready (the old one is kept: the
             # stack restores keys from it)
             if self.credentials_path.exists() and self.credentials_path.stat().st_mtime >= launched:
@@ -79,7 +85,21 @@ class RunningStack:
                     self.children = descendants(self.process.pid)
                     return credentials
             time.sleep(0.25)
+        self.kill()
         raise TimeoutError(f"stack not ready in {timeout}s:\n{self.output()}")
+
+    def kill(self) -> None:
+        """Stop the stack whatever state it is in (test cleanup: never leave one running)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        for pid in self.children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
     def output(self) -> str:
         path = self.state_dir.parent / f"{self.state_dir.name}-stack.log"
@@ -88,6 +108,7 @@ class RunningStack:
     def stop(self, sig=signal.SIGTERM) -> float:
         """Signal the stack; returns the seconds it took to exit."""
         started = time.monotonic()
+        self.children |= descendants(self.process.pid)
         self.process.send_signal(sig)
         try:
             self.process.wait(timeout=15)
@@ -111,10 +132,27 @@ class RunningStack:
 def stack(tmp_path_factory):
     running = RunningStack(tmp_path_factory.mktemp("stack") / "local")
     running.state_dir.mkdir(parents=True)
-    running.credentials = running.start()
-    yield running
-    if running.process.poll() is None:
-        running.stop()
+    try:
+        running.credentials = running.start()
+        yield running
+    finally:
+        running.kill()
+
+
+@pytest.fixture
+def new_stack(tmp_path):
+    """Stacks a test starts and stops itself; whatever a failing test leaves running is killed."""
+    made: list[RunningStack] = []
+
+    def make(**kwargs) -> RunningStack:
+        running = RunningStack(tmp_path / f"local{len(made)}", **kwargs)
+        running.state_dir.mkdir()
+        made.append(running)
+        return running
+
+    yield make
+    for running in made:
+        running.kill()
 
 
 def aws_client(credentials: dict, service: str):

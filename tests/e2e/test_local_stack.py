@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from tests.e2e.conftest import ROOT, RunningStack, aws_client, wait_until
+from tests.e2e.conftest import ROOT, aws_client, descendants, wait_until
 from tests.e2e.helpers import call, sign_up_and_log_in
 
 
@@ -123,9 +123,8 @@ def test_the_heartbeat_schedule_fires_on_its_rate(stack):
     assert later is not None  # rate(1 minute) at speedup 120: a beat every 0.5 s
 
 
-def test_state_survives_a_restart_and_seeding_does_not_duplicate(tmp_path):
-    running = RunningStack(tmp_path / "local")
-    running.state_dir.mkdir()
+def test_state_survives_a_restart_and_seeding_does_not_duplicate(new_stack):
+    running = new_stack()
     credentials = running.start()
     sqs = aws_client(credentials, "sqs")
     canary = str(uuid.uuid4())
@@ -160,9 +159,8 @@ def test_state_survives_a_restart_and_seeding_does_not_duplicate(tmp_path):
     assert running.leftovers() == set()
 
 
-def test_make_dev_serves_and_stops_cleanly_on_sigterm(tmp_path):
-    running = RunningStack(tmp_path / "local", command=["make", "--no-print-directory", "dev"])
-    running.state_dir.mkdir()
+def test_make_dev_serves_and_stops_cleanly_on_sigterm(new_stack):
+    running = new_stack(command=["make", "--no-print-directory", "dev"])
 
     credentials = running.start(timeout=300)
     assert requests.get(credentials["api"] + "/health", timeout=5).json() == {"status": "ok"}
@@ -174,9 +172,8 @@ def test_make_dev_serves_and_stops_cleanly_on_sigterm(tmp_path):
     assert running.leftovers() == set(), running.output()
 
 
-def test_sigint_stops_everything_like_ctrl_c(tmp_path):
-    running = RunningStack(tmp_path / "local")
-    running.state_dir.mkdir()
+def test_sigint_stops_everything_like_ctrl_c(new_stack):
+    running = new_stack()
     running.start()
 
     elapsed = running.stop(signal.SIGINT)
@@ -195,3 +192,17 @@ def test_make_reset_forgets_local_state(tmp_path):
                    env={**os.environ, "PUNCHCARD_STATE_DIR": str(state)})
 
     assert not state.exists()
+
+
+def test_a_stop_request_while_starting_interrupts_the_start(new_stack):
+    running = new_stack()
+    running.launch()
+    # wait until DynamoDB Local has been spawned, i.e. the stack is in the middle of starting
+    assert wait_until(lambda: descendants(running.process.pid), timeout=30, interval=0.05)
+    assert not running.credentials_path.exists()
+
+    elapsed = running.stop(signal.SIGTERM)
+
+    assert elapsed < 5, running.output()
+    assert running.leftovers() == set()
+    assert not running.credentials_path.exists()
