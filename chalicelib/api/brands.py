@@ -10,6 +10,7 @@ from chalicelib.api.http import json_body, route
 from chalicelib.api.validation import validate
 from chalicelib.brands import service
 from chalicelib.errors import NotFound
+from chalicelib.timestamps import iso
 
 bp = Blueprint(__name__)
 
@@ -18,14 +19,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def key_view(key, now: datetime) -> dict:
     return {"id": key.key_id, "prefix": key.prefix, "status": service.key_state(key, now),
-            "created_at": _iso(key.created_at), "expires_at": _iso(key.expires_at),
-            "revoked_at": _iso(key.revoked_at)}
+            "created_at": iso(key.created_at), "expires_at": iso(key.expires_at),
+            "revoked_at": iso(key.revoked_at)}
 
 
 @route(bp, "/v1/brands", methods=("POST",), roles=("admin",))
@@ -33,7 +30,7 @@ def create_brand(principal):
     body = validate("BrandCreate", json_body(bp.current_request))
     brand, issued = service.create_brand(body["name"].strip(" \t\n\r"), _now())
     return Response(status_code=201, body={
-        "id": brand.brand_id, "name": brand.name, "created_at": _iso(brand.created_at),
+        "id": brand.brand_id, "name": brand.name, "created_at": iso(brand.created_at),
         "api_key": issued.api_key, "key": key_view(issued.key, _now())})
 
 
@@ -43,7 +40,7 @@ def get_brand(brand_id, principal):
         raise NotFound("No such brand.", details={"brand_id": brand_id})
     brand, keys = service.get_brand(brand_id)
     now = _now()
-    return {"id": brand.brand_id, "name": brand.name, "created_at": _iso(brand.created_at),
+    return {"id": brand.brand_id, "name": brand.name, "created_at": iso(brand.created_at),
             "keys": [key_view(k, now) for k in keys]}
 
 
@@ -51,7 +48,7 @@ def get_brand(brand_id, principal):
 def rotate_key(brand_id, principal):
     issued, grace_ends = service.rotate_key(brand_id, _now())
     return Response(status_code=201, body={"api_key": issued.api_key, "key": key_view(issued.key, _now()),
-                                           "previous_keys_expire_at": _iso(grace_ends)})
+                                           "previous_keys_expire_at": iso(grace_ends)})
 
 
 @route(bp, "/v1/brands/{brand_id}/keys/{key_id}", methods=("DELETE",), roles=("admin",))

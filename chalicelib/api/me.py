@@ -10,13 +10,14 @@ from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.validation import validate
 from chalicelib.members import service, store
+from chalicelib.timestamps import iso
 
 bp = Blueprint(__name__)
 
 
 def _me(member_id: str) -> dict:
     view = views.member(service.own_profile(member_id))
-    view["enrolments"] = [{"brand_id": e.brand_id, "enrolled_at": views.rules.iso(e.enrolled_at)}
+    view["enrolments"] = [{"brand_id": e.brand_id, "enrolled_at": iso(e.enrolled_at)}
                           for e in store.enrolments(member_id)]
     return view
 

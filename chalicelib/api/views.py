@@ -6,6 +6,7 @@ from typing import Any
 
 from chalicelib.members import profile as rules
 from chalicelib.store.members import EnrolmentItem, ProfileItem
+from chalicelib.timestamps import iso
 
 
 def _plain(value: Any) -> Any:
@@ -23,11 +24,11 @@ def member(profile: ProfileItem, enrolment: EnrolmentItem | None = None) -> dict
                     "interests": list(profile.interests or [])},
         "consents": rules.consents_view(_plain(profile.consents)),
         "referral_code": profile.referral_code,
-        "created_at": rules.iso(profile.created_at),
-        "updated_at": rules.iso(profile.updated_at),
+        "created_at": iso(profile.created_at),
+        "updated_at": iso(profile.updated_at),
     }
     if enrolment is not None:
         view["enrolment"] = {"brand_id": enrolment.brand_id, "external_id": enrolment.external_id,
                              "custom_fields": _plain(enrolment.custom_fields) or {},
-                             "enrolled_at": rules.iso(enrolment.enrolled_at), "source": enrolment.source}
+                             "enrolled_at": iso(enrolment.enrolled_at), "source": enrolment.source}
     return view

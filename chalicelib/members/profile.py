@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.timestamps import iso
 
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 _REFERRAL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud, typed by hand
@@ -34,10 +35,6 @@ def normalise_phone(phone: str | None) -> str | None:
 
 def new_referral_code() -> str:
     return "".join(secrets.choice(_REFERRAL_ALPHABET) for _ in range(8))
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def consents_update(current: dict[str, Any] | None, changes: dict[str, bool], now: datetime) -> dict[str, Any]:
