@@ -39,8 +39,10 @@ lint: deps ## ruff
 format: deps ## ruff --fix
 	$(PY) -m ruff check --fix .
 
-soak: deps ## The ledger simulation over many seeds (SEEDS=3000 STEPS=400)
+soak: deps ## The ledger contract suite over many seeds: in memory (SEEDS=3000) and on DynamoDB Local (DYNAMO_SEEDS=40)
 	LEDGER_SEEDS=$(or $(SEEDS),3000) LEDGER_STEPS=$(or $(STEPS),400) $(PY) -m pytest tests/unit/test_ledger_simulation.py -q
+	LEDGER_DYNAMO_SEEDS=$(or $(DYNAMO_SEEDS),40) LEDGER_DYNAMO_STEPS=$(or $(STEPS),400) \
+		$(PY) -m pytest tests/integration/test_ledger_dynamo.py -q -k agrees
 
 bench: deps ## Benchmarks (see BENCHMARKS.md)
 	$(PY) bench/importtime.py

@@ -113,3 +113,9 @@ def require_email_verification() -> bool:
 
 def debug() -> bool:
     return os.environ.get("PUNCHCARD_DEBUG", "").lower() in ("1", "true", "yes")
+
+
+def points_expire_after() -> str | None:
+    """The program's default lot expiry (ISO 8601 duration, e.g. ``P12M``); ``never`` for none."""
+    value = os.environ.get("PUNCHCARD_POINTS_EXPIRE_AFTER", "P12M").strip()
+    return None if value.lower() in ("", "never", "none") else value

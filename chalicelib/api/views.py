@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from chalicelib.ledger import model as ledger
 from chalicelib.members import profile as rules
 from chalicelib.store.members import EnrolmentItem, ProfileItem
 from chalicelib.timestamps import iso
@@ -32,3 +34,45 @@ def member(profile: ProfileItem, enrolment: EnrolmentItem | None = None) -> dict
                              "custom_fields": _plain(enrolment.custom_fields) or {},
                              "enrolled_at": iso(enrolment.enrolled_at), "source": enrolment.source}
     return view
+
+
+def balance(member_id: str, book: ledger.MemberBook, now: datetime) -> dict[str, Any]:
+    return {
+        "member_id": member_id,
+        "available": book.available(now),
+        "pending": book.pending_credit(now),
+        "held": book.debits_pending,
+        "posted": book.posted,
+        "lifetime_earned": book.lifetime_earned,
+        "expiring": [{"points": points, "expires_at": iso(at)} for at, points in book.expiring()],
+        "as_of": iso(now),
+    }
+
+
+def ledger_entry(transfer: ledger.Transfer, member_id: str, viewer_brand: str | None = None) -> dict[str, Any]:
+    """One transfer as the member's history shows it. ``points`` is its effect on the posted
+    balance (0 for holds and voids); a brand sees other brands' references and metadata as null."""
+    credit = transfer.credit == ledger.member_account(member_id)
+    phase = "hold" if transfer.pending else "post" if transfer.post_pending_id else \
+        "void" if transfer.void_pending_id else None
+    points = 0 if phase in ("hold", "void") else transfer.amount if credit else -transfer.amount
+    brand_id = ledger.brand_of(transfer)
+    hidden = viewer_brand is not None and brand_id not in (None, viewer_brand)
+    lot = None
+    if credit and transfer.amount and transfer.timestamp:
+        expires_at, available_at = transfer.lot_dates(transfer.timestamp)
+        lot = {"expires_at": iso(expires_at), "available_at": iso(available_at)}
+    return {
+        "id": transfer.id,
+        "code": transfer.code,
+        "phase": phase,
+        "pending_id": transfer.post_pending_id or transfer.void_pending_id,
+        "amount": transfer.amount,
+        "direction": "credit" if credit else "debit",
+        "points": points,
+        "brand_id": brand_id,
+        "reference": None if hidden else transfer.reference or None,
+        "metadata": None if hidden else dict(transfer.metadata),
+        "lot": lot,
+        "created_at": iso(transfer.timestamp),
+    }

@@ -8,23 +8,31 @@ committed with the same request is a no-op success (a replay), with other fields
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from chalicelib.ledger.model import (
     Code,
     ExistsWithDifferentFields,
     MemberBook,
     PendingTransferNotFound,
+    StaleDecision,
     Transfer,
     apply_to_member,
     check_shape,
     is_member,
+    member_account,
 )
 
 
 class MemoryLedgerStore:
-    def __init__(self) -> None:
+    """``fault(point, transfer)`` is called at ``"committed"`` (written, not yet acknowledged),
+    where tests inject crashes."""
+
+    def __init__(self, fault: Callable[[str, Transfer], None] | None = None) -> None:
+        self.fault = fault or (lambda point, transfer: None)
         self._lock = threading.Lock()
         self.transfers: dict[str, Transfer] = {}
         self.books: dict[str, MemberBook] = {}
@@ -39,20 +47,43 @@ class MemoryLedgerStore:
     def reversed_amount(self, transfer_id: str) -> int:
         return self.reversed.get(transfer_id, 0)
 
+    def all_transfers(self) -> Iterator[Transfer]:
+        return iter(list(self.transfers.values()))
+
+    def history(self, member_id: str, limit: int, start: dict[str, Any] | None = None
+                ) -> tuple[list[Transfer], dict[str, Any] | None]:
+        """The member's transfers, newest first; ``start`` is the last key of the page before."""
+        account = member_account(member_id)
+        mine = sorted(((t.timestamp.isoformat(), t.id) for t in self.transfers.values()
+                       if account in (t.debit, t.credit)), reverse=True)
+        if start:
+            mine = [key for key in mine if key < (start["at"], start["id"])]
+        page = mine[:limit]
+        last = {"at": page[-1][0], "id": page[-1][1]} if len(mine) > limit else None
+        return [self.transfers[transfer_id] for _, transfer_id in page], last
+
     def commit(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]:
         """Apply and record ``transfer`` atomically; returns (stored transfer, newly applied)."""
+        stored, applied = self._commit(transfer, now)
+        if applied:
+            self.fault("committed", stored)
+        return stored, applied
+
+    def _commit(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]:
         check_shape(transfer)
         with self._lock:
             existing = self.transfers.get(transfer.id)
             if existing is not None:
                 if not existing.same_request(transfer):
-                    raise ExistsWithDifferentFields(transfer.id)
+                    raise ExistsWithDifferentFields(details={"id": transfer.id})
                 return existing, False
             pending_original = None
             if transfer.post_pending_id or transfer.void_pending_id:
                 pending_original = self.transfers.get(transfer.post_pending_id or transfer.void_pending_id)
                 if pending_original is None:
                     raise PendingTransferNotFound(transfer.post_pending_id or transfer.void_pending_id)
+            if transfer.code == Code.REVERSE:
+                self._check_reversal_cap(transfer)
             books = {}
             for account in {transfer.debit, transfer.credit}:
                 if is_member(account):
@@ -62,7 +93,13 @@ class MemoryLedgerStore:
             self.books.update(books)
             self.transfers[transfer.id] = stored
             if transfer.code == Code.REVERSE:
-                original = transfer.meta().get("reverses")
-                requested = transfer.amount + int(transfer.meta().get("shortfall", "0"))
-                self.reversed[original] = self.reversed.get(original, 0) + requested
+                original = transfer.meta()["reverses"]
+                self.reversed[original] = self.reversed.get(original, 0) + transfer.reversal_requested
             return stored, True
+
+    def _check_reversal_cap(self, transfer: Transfer) -> None:
+        original = self.transfers.get(transfer.meta().get("reverses", ""))
+        if original is None:
+            raise PendingTransferNotFound(transfer.meta().get("reverses", ""))
+        if self.reversed.get(original.id, 0) + transfer.reversal_requested > original.amount:
+            raise StaleDecision(f"{original.id} has less left to reverse than {transfer.reversal_requested}")

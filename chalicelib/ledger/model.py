@@ -7,9 +7,14 @@ member account holds **lots** (one per credit, with ``expires_at`` and an option
 remaining lots always equals their posted balance. Redemptions **hold** points first (a
 pending debit), then **post** (all or part; the rest is released) or **void** the hold.
 
-A :class:`MemberBook` is one member's state; :meth:`MemberBook.apply` checks a transfer
+A :class:`MemberBook` is one member's state; :func:`apply_to_member` checks a transfer
 against it and returns the book after it, or raises one of ``LedgerError``. Stores persist
 books and transfers atomically; this module decides what is allowed.
+
+Lots are kept per (expiry day, availability hour): expiry is rounded up to the next UTC
+midnight (points never expire earlier than promised), availability up to the next whole hour.
+Credits with the same rounded dates add to one lot, so a member who earns every day has one
+lot per expiry day, not one per grant, and a grant can add to its lot without reading it.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import isodate
 
 from chalicelib import errors
 
@@ -54,6 +61,14 @@ def is_member(account: str) -> bool:
     return account.startswith(MEMBER)
 
 
+def brand_of(transfer: Transfer) -> str | None:
+    """The brand a transfer belongs to: its issuance account's, or its ``brand_id`` metadata."""
+    for account in (transfer.debit, transfer.credit):
+        if account.startswith("issuance:"):
+            return account.removeprefix("issuance:")
+    return transfer.meta().get("brand_id")
+
+
 def transfer_id(*parts: object) -> str:
     """A deterministic id from a transfer's input (e.g. event id, activity id, version, index)."""
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
@@ -68,6 +83,7 @@ class InsufficientPoints(errors.Conflict):
 
 class ExistsWithDifferentFields(errors.Conflict):
     code = "exists_with_different_fields"
+    message = "This id (Idempotency-Key) was used with another request."
 
 
 class PendingTransferNotFound(errors.NotFound):
@@ -82,8 +98,37 @@ class InvalidTransfer(errors.ValidationFailed):
     code = "invalid_transfer"
 
 
+class StaleDecision(errors.Conflict):
+    """An amount derived from a read (what may expire, what is left to reverse) no longer holds:
+    the books moved in between. The service recomputes from a fresh read and tries again."""
+
+    code = "concurrent_update"
+
+
 LedgerError = (InsufficientPoints, ExistsWithDifferentFields, PendingTransferNotFound, PendingTransferClosed,
-               InvalidTransfer)
+               InvalidTransfer, StaleDecision)
+
+
+def duration(text: str) -> timedelta | isodate.Duration:
+    """An ISO 8601 duration (``P12M``, ``P14D``, ``PT36H``) or :class:`InvalidTransfer`."""
+    try:
+        value = isodate.parse_duration(text)
+    except (isodate.ISO8601Error, ValueError, TypeError) as e:
+        raise InvalidTransfer(f"{text!r} is not an ISO 8601 duration such as P12M or P14D") from e
+    if (datetime(2000, 1, 1) + value) <= datetime(2000, 1, 1):
+        raise InvalidTransfer(f"{text!r} must be a positive duration")
+    return value
+
+
+def _round_up(moment: datetime | None, unit: timedelta) -> datetime | None:
+    if moment is None:
+        return None
+    floor = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    floor += (moment - floor) // unit * unit
+    return floor if floor == moment else floor + unit
+
+
+DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -99,8 +144,10 @@ class Transfer:
     pending: bool = False
     post_pending_id: str | None = None
     void_pending_id: str | None = None
-    expires_at: datetime | None = None  # for credits to a member: the lot's expiry
-    available_at: datetime | None = None  # for credits to a member: pending until then
+    expires_at: datetime | None = None  # for credits to a member: the lot's expiry...
+    expires_after: str | None = None  # ...or an ISO duration from the commit timestamp
+    available_at: datetime | None = None  # for credits to a member: pending until then...
+    available_after: str | None = None  # ...or an ISO duration from the commit timestamp
     metadata: tuple[tuple[str, str], ...] = ()
     timestamp: datetime | None = None
 
@@ -110,6 +157,26 @@ class Transfer:
 
     def meta(self) -> Mapping[str, str]:
         return dict(self.metadata)
+
+    def lot_dates(self, now: datetime) -> tuple[datetime | None, datetime | None]:
+        """(expires_at, available_at) of the lot this credit makes, rounded to lot buckets."""
+        expires = self.expires_at or (now + duration(self.expires_after) if self.expires_after else None)
+        available = self.available_at or (now + duration(self.available_after) if self.available_after else None)
+        if available is not None and available <= now:
+            available = None
+        return _round_up(expires, DAY), _round_up(available, HOUR)
+
+    @property
+    def reversal_requested(self) -> int:
+        """Points a reversal counts against its original's cap: taken plus shortfall."""
+        return self.amount + int(self.meta().get("shortfall", "0"))
+
+
+def lot_id(expires_at: datetime | None, available_at: datetime | None) -> str:
+    """The bucket a credit's points go to; sorts like the consumption order within a member."""
+    expires = expires_at.strftime("%Y%m%d") if expires_at else "never"
+    available = available_at.strftime("%Y%m%d%H") if available_at else "now"
+    return f"{expires}.{available}"
 
 
 @dataclass(frozen=True)
@@ -123,14 +190,15 @@ class Lot:
 
 @dataclass(frozen=True)
 class Hold:
+    """An open hold (a pending debit); posting or voiding it removes it."""
+
     id: str
     amount: int
-    closed: bool = False
 
 
 @dataclass(frozen=True)
 class MemberBook:
-    """One member account: counters, live lots and holds."""
+    """One member account: counters, live lots (remaining > 0) and open holds."""
 
     member_id: str
     credits_posted: int = 0
@@ -138,7 +206,7 @@ class MemberBook:
     debits_pending: int = 0
     lifetime_earned: int = 0
     lots: tuple[Lot, ...] = ()
-    holds: tuple[Hold, ...] = field(default_factory=tuple)
+    holds: tuple[Hold, ...] = ()
 
     @property
     def account(self) -> str:
@@ -157,6 +225,17 @@ class MemberBook:
 
     def hold(self, hold_id: str) -> Hold | None:
         return next((h for h in self.holds if h.id == hold_id), None)
+
+    def lot(self, lot_id: str) -> Lot | None:
+        return next((lot for lot in self.lots if lot.id == lot_id), None)
+
+    def expiring(self, limit: int = 5) -> list[tuple[datetime, int]]:
+        """The next expiry dates and how many points each takes (held points included)."""
+        dated: dict[datetime, int] = {}
+        for lot in self.lots:
+            if lot.expires_at is not None:
+                dated[lot.expires_at] = dated.get(lot.expires_at, 0) + lot.remaining
+        return sorted(dated.items())[:limit]
 
     def _spendable_lots(self, now: datetime) -> list[Lot]:
         return sorted((lot for lot in self.lots if lot.remaining > 0
@@ -195,6 +274,11 @@ def check_shape(transfer: Transfer) -> None:
     if transfer.amount == 0 and not (transfer.code == Code.REVERSE and "shortfall" in transfer.meta()):
         # the one zero-point transfer: a clawback that found nothing to take records its shortfall
         raise InvalidTransfer("amount must be a positive integer")
+    if (transfer.expires_at and transfer.expires_after) or (transfer.available_at and transfer.available_after):
+        raise InvalidTransfer("give a date or a duration, not both")
+    for text in (transfer.expires_after, transfer.available_after):
+        if text is not None:
+            duration(text)
     phases = [transfer.pending, transfer.post_pending_id is not None, transfer.void_pending_id is not None]
     if sum(phases) > 1:
         raise InvalidTransfer("a transfer is pending, posts a pending transfer, or voids one: one of them")
@@ -204,7 +288,7 @@ def apply_to_member(book: MemberBook, transfer: Transfer, now: datetime,
                     pending_original: Transfer | None = None) -> MemberBook:
     """The member's book after ``transfer`` (which debits or credits this member), or an error.
 
-    ``pending_original`` is the hold a post/void refers to. Credits make a lot; posted debits
+    ``pending_original`` is the hold a post/void refers to. Credits add to a lot; posted debits
     consume lots; pending debits (holds) reserve points without touching lots; posting a hold
     consumes the posted part and releases the rest; voiding releases it all.
     """
@@ -212,34 +296,52 @@ def apply_to_member(book: MemberBook, transfer: Transfer, now: datetime,
     account = book.account
     if transfer.post_pending_id or transfer.void_pending_id:
         hold_id = transfer.post_pending_id or transfer.void_pending_id
-        hold = book.hold(hold_id)
-        if hold is None or pending_original is None or pending_original.debit != account:
+        if pending_original is None or not pending_original.pending or pending_original.debit != account:
             raise PendingTransferNotFound(hold_id)
-        if hold.closed:
+        hold = book.hold(hold_id)
+        if hold is None:
             raise PendingTransferClosed(hold_id)
         released = replace(book, debits_pending=book.debits_pending - hold.amount,
-                           holds=tuple(replace(h, closed=True) if h.id == hold_id else h for h in book.holds))
+                           holds=tuple(h for h in book.holds if h.id != hold_id))
         if transfer.void_pending_id:
             return released
         if transfer.amount > hold.amount:
             raise InvalidTransfer(f"cannot post {transfer.amount} of a {hold.amount}-point hold")
-        consumed, _ = released.consume(transfer.amount, now)
-        return replace(consumed, debits_posted=consumed.debits_posted + transfer.amount)
+        return _debit(released, transfer.amount, now)
     if transfer.credit == account:
-        lot = Lot(transfer.id, transfer.amount, transfer.amount, transfer.expires_at, transfer.available_at)
-        earned = transfer.amount if transfer.code == Code.EARN else 0
-        lots = (*book.lots, lot) if transfer.amount else book.lots  # a zero-point reversal makes no lot
-        return replace(book, credits_posted=book.credits_posted + transfer.amount,
-                       lifetime_earned=book.lifetime_earned + earned, lots=lots)
+        return _credit(book, transfer, now)
     if transfer.debit != account:
         raise InvalidTransfer(f"transfer {transfer.id} does not touch {account}")
     if transfer.amount > book.available(now):
-        raise InsufficientPoints(f"{book.member_id} has {book.available(now)} available, needs {transfer.amount}")
+        raise InsufficientPoints("Not enough points available.",
+                                 details={"available": book.available(now), "requested": transfer.amount})
+    if transfer.code == Code.EXPIRE and transfer.amount > expirable(book, now):
+        raise StaleDecision(f"only {expirable(book, now)} of {book.member_id}'s points are due to expire")
     if transfer.pending:
         return replace(book, debits_pending=book.debits_pending + transfer.amount,
                        holds=(*book.holds, Hold(transfer.id, transfer.amount)))
-    consumed, _ = book.consume(transfer.amount, now)
-    return replace(consumed, debits_posted=consumed.debits_posted + transfer.amount)
+    after = _debit(book, transfer.amount, now)
+    if transfer.code == Code.REVERSE and transfer.meta().get("reverses_code") == Code.EARN:
+        after = replace(after, lifetime_earned=after.lifetime_earned - transfer.reversal_requested)
+    return after
+
+
+def _debit(book: MemberBook, amount: int, now: datetime) -> MemberBook:
+    consumed, _ = book.consume(amount, now)
+    return replace(consumed, debits_posted=consumed.debits_posted + amount)
+
+
+def _credit(book: MemberBook, transfer: Transfer, now: datetime) -> MemberBook:
+    earned = transfer.amount if transfer.code == Code.EARN else 0
+    after = replace(book, credits_posted=book.credits_posted + transfer.amount,
+                    lifetime_earned=book.lifetime_earned + earned)
+    if not transfer.amount:  # a clawback that found nothing to take makes no lot
+        return after
+    expires_at, available_at = transfer.lot_dates(now)
+    key = lot_id(expires_at, available_at)
+    lot = book.lot(key) or Lot(key, 0, 0, expires_at, available_at)
+    grown = replace(lot, amount=lot.amount + transfer.amount, remaining=lot.remaining + transfer.amount)
+    return replace(after, lots=(*(x for x in book.lots if x.id != key), grown))
 
 
 def expirable(book: MemberBook, now: datetime) -> int:

@@ -21,25 +21,43 @@ class LedgerStore(Protocol):
     def commit(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]: ...
 
 
+ATTEMPTS = 8  # fresh reads an operation whose amount derives from the books gets under contention
+
+
 class Ledger:
-    def __init__(self, store: LedgerStore, clock) -> None:
-        self.store, self.clock = store, clock
+    """Ledger operations. ``default_expires_after`` (an ISO duration) is the program's expiry
+    for credits that name none; it is written into the transfer, so a replay stays identical."""
+
+    def __init__(self, store: LedgerStore, clock, default_expires_after: str | None = None) -> None:
+        self.store, self.clock, self.default_expires_after = store, clock, default_expires_after
 
     def _commit(self, transfer: Transfer) -> Transfer:
         return self.store.commit(transfer, self.clock())[0]
 
+    def _expiry(self, expires_at: datetime | None, expires_after: str | None) -> str | None:
+        """The duration to record: the caller's, else the program default unless a date was given."""
+        if expires_after is not None or expires_at is not None:
+            return expires_after
+        return self.default_expires_after
+
     def grant(self, transfer_id: str, member_id: str, brand_id: str, amount: int, *, reference: str = "",
-              expires_at: datetime | None = None, available_at: datetime | None = None,
+              expires_at: datetime | None = None, expires_after: str | None = None,
+              available_at: datetime | None = None, available_after: str | None = None,
               metadata: tuple = ()) -> Transfer:
+        """Earn: issuance → member. Pending until ``available_at`` / ``available_after`` if given."""
         return self._commit(Transfer(transfer_id, model.issuance(brand_id), member_account(member_id), amount,
-                                     Code.EARN, reference, expires_at=expires_at, available_at=available_at,
+                                     Code.EARN, reference, expires_at=expires_at,
+                                     expires_after=self._expiry(expires_at, expires_after),
+                                     available_at=available_at, available_after=available_after,
                                      metadata=metadata))
 
-    def hold(self, transfer_id: str, member_id: str, amount: int, *, reference: str = "") -> Transfer:
+    def hold(self, transfer_id: str, member_id: str, amount: int, *, reference: str = "",
+             metadata: tuple = ()) -> Transfer:
         return self._commit(Transfer(transfer_id, member_account(member_id), model.REDEMPTION, amount,
-                                     Code.REDEEM, reference, pending=True))
+                                     Code.REDEEM, reference, pending=True, metadata=metadata))
 
     def post(self, transfer_id: str, hold_id: str, amount: int | None = None) -> Transfer:
+        """Post all of a hold or part of it (the rest is released)."""
         hold = self._pending(hold_id)
         return self._commit(Transfer(transfer_id, hold.debit, hold.credit, hold.amount if amount is None else amount,
                                      hold.code, hold.reference, post_pending_id=hold_id))
@@ -61,53 +79,83 @@ class Ledger:
         return self.post(transfer_id, f"{transfer_id}:hold")
 
     def reverse(self, transfer_id: str, original_id: str, amount: int | None = None, *,
-                expires_at: datetime | None = None) -> Transfer:
+                expires_after: str | None = None) -> Transfer:
         """Reverse (all or part of) a posted transfer, capped at what is not yet reversed.
 
-        Clawing back points a member no longer has takes what is available and records the
-        rest as ``shortfall`` in the reversal's metadata; the shortfall still counts against the
-        cap, so nothing is ever reversed twice.
+        Points go back through the ``reversal`` account (so issued and redeemed stay gross
+        figures); a member-to-member transfer is reversed between the two members. Clawing back
+        points a member no longer has takes what is available and records the rest as
+        ``shortfall`` in the reversal's metadata; the shortfall counts against the cap too, so
+        nothing is ever reversed twice.
         """
         original = self.store.transfer(original_id)
         if original is None or original.pending or original.void_pending_id or original.code == Code.REVERSE:
             raise model.InvalidTransfer(f"{original_id} is not a posted transfer that can be reversed")
-        existing = self.store.transfer(transfer_id)
-        if existing is not None:
-            return existing  # a replay: the cap below would otherwise shrink by itself
-        remaining = original.amount - self.store.reversed_amount(original_id)
-        requested = remaining if amount is None else min(amount, remaining)
-        if requested <= 0:
-            raise model.InvalidTransfer(f"{original_id} is already fully reversed")
-        take, shortfall = requested, 0
-        if model.is_member(original.credit):  # clawing points back from a member
-            book = self.store.book(original.credit.removeprefix(model.MEMBER))
-            take = min(requested, max(0, book.available(self.clock())))
+        if amount is not None and amount <= 0:
+            raise model.InvalidTransfer("a reversal moves at least one point")
+        if model.is_member(original.debit) and model.is_member(original.credit):
+            debit, credit = original.credit, original.debit
+        elif model.is_member(original.credit):
+            debit, credit = original.credit, model.REVERSAL
+        else:
+            debit, credit = model.REVERSAL, original.debit
+        for attempt in range(ATTEMPTS):
+            existing = self.store.transfer(transfer_id)
+            if existing is not None:
+                return existing  # a replay: the cap below would otherwise shrink by itself
+            remaining = original.amount - self.store.reversed_amount(original_id)
+            requested = remaining if amount is None else min(amount, remaining)
+            if requested <= 0:
+                raise model.InvalidTransfer(f"{original_id} is already fully reversed")
+            take = requested
+            if model.is_member(debit):  # clawing points back from a member
+                book = self.store.book(debit.removeprefix(model.MEMBER))
+                take = min(requested, max(0, book.available(self.clock())))
             shortfall = requested - take
-        metadata = (("reverses", original_id),) + ((("shortfall", str(shortfall)),) if shortfall else ())
-        return self._commit(Transfer(transfer_id, original.credit, original.debit, take, Code.REVERSE,
-                                     original.reference, expires_at=expires_at, metadata=metadata))
+            brand = model.brand_of(original)
+            metadata = (("reverses", original_id), ("reverses_code", original.code)) + \
+                ((("brand_id", brand),) if brand else ()) + ((("shortfall", str(shortfall)),) if shortfall else ())
+            try:
+                return self._commit(Transfer(transfer_id, debit, credit, take, Code.REVERSE, original.reference,
+                                             expires_after=expires_after if model.is_member(credit) else None,
+                                             metadata=metadata))
+            except (model.StaleDecision, model.InsufficientPoints):
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def expire(self, transfer_id: str, member_id: str) -> Transfer | None:
         """Expire the member's due lots (never points held for a redemption)."""
-        existing = self.store.transfer(transfer_id)
-        if existing is not None:
-            return existing  # a redelivered expiry run: its amount was fixed when it committed
-        amount = model.expirable(self.store.book(member_id), self.clock())
-        if amount == 0:
-            return None
-        return self._commit(Transfer(transfer_id, member_account(member_id), model.EXPIRY, amount, Code.EXPIRE,
-                                     metadata=(("lots", "due"),)))
+        for attempt in range(ATTEMPTS):
+            existing = self.store.transfer(transfer_id)
+            if existing is not None:
+                return existing  # a redelivered expiry run: its amount was fixed when it committed
+            amount = model.expirable(self.store.book(member_id), self.clock())
+            if amount == 0:
+                return None
+            try:
+                return self._commit(Transfer(transfer_id, member_account(member_id), model.EXPIRY, amount,
+                                             Code.EXPIRE, metadata=(("lots", "due"),)))
+            except (model.StaleDecision, model.InsufficientPoints):
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def transfer(self, transfer_id: str, from_member: str, to_member: str, amount: int, *,
-                 expires_at: datetime | None = None) -> Transfer:
+                 expires_at: datetime | None = None, expires_after: str | None = None) -> Transfer:
         return self._commit(Transfer(transfer_id, member_account(from_member), member_account(to_member), amount,
-                                     Code.TRANSFER, expires_at=expires_at))
+                                     Code.TRANSFER, expires_at=expires_at,
+                                     expires_after=self._expiry(expires_at, expires_after)))
 
     def adjust(self, transfer_id: str, member_id: str, points: int, reason: str, *,
-               expires_at: datetime | None = None) -> Transfer:
+               expires_at: datetime | None = None, expires_after: str | None = None,
+               metadata: tuple = ()) -> Transfer:
+        """A manual correction: adjustment → member (points > 0) or member → adjustment."""
         if points == 0:
             raise model.InvalidTransfer("an adjustment moves at least one point")
         member = member_account(member_id)
         debit, credit = (model.ADJUSTMENT, member) if points > 0 else (member, model.ADJUSTMENT)
+        expiry = self._expiry(expires_at, expires_after) if points > 0 else None
         return self._commit(Transfer(transfer_id, debit, credit, abs(points), Code.ADJUST, reason,
-                                     expires_at=expires_at))
+                                     expires_at=expires_at if points > 0 else None, expires_after=expiry,
+                                     metadata=metadata))

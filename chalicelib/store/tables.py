@@ -11,11 +11,12 @@ from pynamodb.attributes import TTLAttribute
 
 from chalicelib.store.base import PunchcardModel
 from chalicelib.store.identity import IdentityTable
+from chalicelib.store.ledger import LedgerTable
 from chalicelib.store.members import MembersTable
 from chalicelib.store.system import SystemRecord
 
 # One model per table: the one that declares its keys and indexes (entity models subclass it).
-MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable, MembersTable)
+MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable, MembersTable, LedgerTable)
 
 
 def ttl_attribute(model: type[PunchcardModel]) -> str | None:

@@ -189,3 +189,66 @@ def test_ledger_errors_map_through_the_one_status_table(error, status):
 
     assert errors.http_status(error) == status
     assert error.to_body()["error"]["code"] == error.code
+
+
+def test_credits_with_the_same_rounded_dates_share_one_lot_and_expiry_never_comes_early():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW + timedelta(hours=15))
+    ledger.grant("g1", "m", "b", 10, expires_after="P1Y")
+    ledger.grant("g2", "m", "b", 5, expires_at=NOW + timedelta(days=365, hours=2))
+    ledger.grant("g3", "m", "b", 1, expires_after="P1Y", available_after="PT30M")
+
+    lots = sorted(store.book("m").lots, key=lambda lot: -lot.remaining)
+
+    # 15:00 + 1 year and 02:00 + 1 year both round up to the next midnight: one lot
+    assert [(lot.remaining, lot.expires_at, lot.available_at) for lot in lots] == [
+        (15, NOW + timedelta(days=366), None),
+        (1, NOW + timedelta(days=366), NOW + timedelta(hours=16)),  # 15:30 rounds up to 16:00
+    ]
+
+
+@pytest.mark.parametrize("text", ["12 months", "P", "P-1D", "PT0S", ""])
+def test_durations_must_be_positive_iso_8601(text):
+    with pytest.raises(model.InvalidTransfer):
+        Ledger(MemoryLedgerStore(), lambda: NOW).grant("g", "m", "b", 1, expires_after=text)
+
+
+def test_reversals_go_through_the_reversal_account_and_undo_lifetime_earnings():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("g", "m", "b", 100)
+    ledger.redeem("r", "m", 30)
+
+    clawback = ledger.reverse("x1", "g", 20)
+    refund = ledger.reverse("x2", "r", expires_after="P30D")
+
+    assert (clawback.debit, clawback.credit) == ("member:m", model.REVERSAL)
+    assert (refund.debit, refund.credit) == (model.REVERSAL, "member:m")
+    book = store.book("m")
+    assert (book.posted, book.lifetime_earned) == (100 - 30 - 20 + 30, 80)
+
+
+def test_an_expiry_decided_on_a_stale_read_is_refused_not_applied():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW + timedelta(days=2))
+    ledger.grant("due", "m", "b", 10, expires_at=NOW + timedelta(days=1))
+    ledger.grant("later", "m", "b", 10, expires_at=NOW + timedelta(days=9))
+    ledger.redeem("r", "m", 5)  # took 5 of the due lot after the expiry run read the book
+
+    stale = model.Transfer("exp", "member:m", model.EXPIRY, 10, model.Code.EXPIRE)
+    with pytest.raises(model.StaleDecision):
+        store.commit(stale, NOW + timedelta(days=2))
+    assert ledger.expire("exp", "m").amount == 5  # the service recomputes
+    assert store.book("m").posted == 10
+
+
+def test_a_reversal_beyond_what_is_left_is_refused_by_the_store():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("g", "m", "b", 10)
+    ledger.reverse("x1", "g", 8)
+    concurrent = model.Transfer("x2", "member:m", model.REVERSAL, 5, model.Code.REVERSE,
+                                metadata=(("reverses", "g"), ("reverses_code", "earn")))
+
+    with pytest.raises(model.StaleDecision):
+        store.commit(concurrent, NOW)

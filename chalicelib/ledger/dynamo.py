@@ -1,0 +1,365 @@
+"""The DynamoDB ledger store (pynamodb): the same contract as the in-memory store.
+
+Exactly once: a transfer's own item (conditional on its key not existing) and every change
+it makes to member partitions are one TransactWriteItems. A replay finds the item and
+compares fields; nothing moves twice.
+
+- **Credits from a system account** (grants, positive adjustments) never read: the
+  transaction puts the transfer, ``ADD``s to the member's book counters and ``version``, and
+  ``ADD``s to the lot bucket: 1 request, 3 items (≤ 6 WCU when items are ≤ 1 KB).
+- **Everything else** (holds, posts, voids, debits, expiry, reversals, member transfers)
+  reads the member partition (book, lots, open holds: one query), lets the pure model decide,
+  and writes the new state conditioned on the book's ``version``. Any concurrent change to
+  the partition bumps ``version``, so a stale decision fails as a whole and is retried on a
+  fresh read (with jittered backoff).
+- **Large debits.** A transaction holds at most 100 items. A debit that empties more lots
+  than :data:`LOTS_PER_TRANSACTION` updates the first ones and records the rest on the book
+  as ``lot_debt`` (points still to take from lots, soonest-expiring first, as at
+  ``lot_debt_at``). Readers apply the debt in memory; grants are conditioned on there being
+  no debt; the committing call then settles the debt in further transactions, and any later
+  writer finishes the job if it was interrupted. The balance counters are exact throughout.
+- **System accounts** are never written: their balances are derived from transfers, so no
+  program-wide item becomes a hot key.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import errors
+from chalicelib.ledger import model
+from chalicelib.ledger.model import (
+    Code,
+    ExistsWithDifferentFields,
+    Hold,
+    Lot,
+    MemberBook,
+    PendingTransferNotFound,
+    StaleDecision,
+    Transfer,
+    apply_to_member,
+    check_shape,
+    is_member,
+)
+from chalicelib.store.ledger import BookItem, HoldItem, LedgerTable, LotItem, TransferItem, account_pk
+
+LOTS_PER_TRANSACTION = 90  # + transfer, mirror, two books, hold, original: within the 100-item cap
+ATTEMPTS = 64
+
+
+class Contention(errors.Conflict):
+    code = "concurrent_update"
+    retryable = True
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A member partition as read: the stored book, its version and any lot debt."""
+
+    stored: MemberBook  # lots as stored (before the debt is applied)
+    version: int | None  # None: no book item yet
+    debt: int = 0
+    debt_at: datetime | None = None
+
+    @property
+    def book(self) -> MemberBook:
+        """The book as it stands: the lot debt taken from the stored lots."""
+        if not self.debt:
+            return self.stored
+        consumed, _ = self.stored.consume(self.debt, self.debt_at)
+        return replace(self.stored, lots=consumed.lots)
+
+
+def _member_id(account: str) -> str:
+    return account.removeprefix(model.MEMBER)
+
+
+def _to_item(transfer: Transfer, side: str = "TRANSFER") -> TransferItem:
+    owner = transfer.credit if side == "CREDIT" or not is_member(transfer.debit) else transfer.debit
+    return TransferItem(
+        *TransferItem.key_for(transfer.id, side), debit=transfer.debit, credit=transfer.credit,
+        amount=transfer.amount, code=transfer.code, reference=transfer.reference, pending=transfer.pending,
+        post_pending_id=transfer.post_pending_id, void_pending_id=transfer.void_pending_id,
+        expires_at=transfer.expires_at, expires_after=transfer.expires_after, available_at=transfer.available_at,
+        available_after=transfer.available_after, metadata=[list(pair) for pair in transfer.metadata] or None,
+        timestamp=transfer.timestamp, gsi1pk=f"MEMBER#{_member_id(owner)}",
+        gsi1sk=f"{transfer.timestamp.isoformat()}#{transfer.id}")
+
+
+def _from_item(item: TransferItem) -> Transfer:
+    return Transfer(
+        item.pk.removeprefix("TRANSFER#"), item.debit, item.credit, int(item.amount), item.code, item.reference or "",
+        pending=bool(item.pending), post_pending_id=item.post_pending_id, void_pending_id=item.void_pending_id,
+        expires_at=item.expires_at, expires_after=item.expires_after, available_at=item.available_at,
+        available_after=item.available_after, metadata=tuple(tuple(pair) for pair in item.metadata or ()),
+        timestamp=item.timestamp)
+
+
+def _replay(existing: Transfer, transfer: Transfer) -> tuple[Transfer, bool]:
+    if not existing.same_request(transfer):
+        raise ExistsWithDifferentFields(details={"id": transfer.id})
+    return existing, False
+
+
+def _history_key(member_id: str, key: dict[str, Any]) -> bool:
+    shape = set(key) == {"pk", "sk", "gsi1pk", "gsi1sk"} and all(
+        isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str) and value["S"]
+        for value in key.values())
+    return shape and key["gsi1pk"]["S"] == f"MEMBER#{member_id}" and key["pk"]["S"].startswith("TRANSFER#")
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(0.25, 0.004 * 2 ** min(attempt, 6))))  # noqa: S311 (jitter, not secrets)
+
+
+class DynamoLedgerStore:
+    """``fault(point, transfer)`` is called at ``"read"`` (decided, not yet written) and
+    ``"committed"`` (written, not yet settled or acknowledged): tests inject concurrent writes
+    and crashes there. ``lots_per_transaction`` is lowered by tests to exercise lot debts."""
+
+    def __init__(self, fault: Callable[[str, Transfer], None] | None = None,
+                 lots_per_transaction: int = LOTS_PER_TRANSACTION) -> None:
+        self.fault = fault or (lambda point, transfer: None)
+        self.lots_per_transaction = lots_per_transaction
+        self.settlements = 0  # transactions that paid down a lot debt (for tests and benchmarks)
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = Connection()
+        return self._connection
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def partition(self, member_id: str) -> Partition:
+        """Book, lots and open holds in one strongly consistent query."""
+        book, lots, holds, start = None, [], [], None
+        table = LedgerTable._get_connection()
+        while True:
+            page = table.query(account_pk(member_id), consistent_read=True, exclusive_start_key=start)
+            for raw in page.get("Items", []):
+                sort_key = raw["sk"]["S"]
+                if sort_key == "BOOK":
+                    book = BookItem.from_raw_data(raw)
+                elif sort_key.startswith("LOT#"):
+                    item = LotItem.from_raw_data(raw)
+                    if item.remaining > 0:
+                        lots.append(Lot(sort_key.removeprefix("LOT#"), int(item.amount), int(item.remaining),
+                                        item.expires_at, item.available_at))
+                elif sort_key.startswith("HOLD#"):
+                    holds.append(Hold(sort_key.removeprefix("HOLD#"), int(HoldItem.from_raw_data(raw).amount)))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        if book is None:
+            return Partition(MemberBook(member_id, lots=tuple(lots), holds=tuple(holds)), None)
+        stored = MemberBook(member_id, int(book.credits_posted), int(book.debits_posted), int(book.debits_pending),
+                            int(book.lifetime_earned), tuple(lots), tuple(holds))
+        return Partition(stored, int(book.version), int(book.lot_debt or 0), book.lot_debt_at)
+
+    def book(self, member_id: str) -> MemberBook:
+        return self.partition(member_id).book
+
+    def _item(self, transfer_id: str) -> TransferItem | None:
+        try:
+            return TransferItem.get(*TransferItem.key_for(transfer_id), consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def transfer(self, transfer_id: str) -> Transfer | None:
+        item = self._item(transfer_id)
+        return _from_item(item) if item else None
+
+    def reversed_amount(self, transfer_id: str) -> int:
+        item = self._item(transfer_id)
+        return int(item.reversed or 0) if item else 0
+
+    def all_transfers(self) -> Iterator[Transfer]:
+        """Every transfer (a scan: for audits and reports, never on a request path)."""
+        for item in TransferItem.scan(TransferItem.sk == "TRANSFER"):
+            yield _from_item(item)
+
+    def history(self, member_id: str, limit: int, start: dict[str, Any] | None = None
+                ) -> tuple[list[Transfer], dict[str, Any] | None]:
+        """The member's transfers, newest first (eventually consistent: a global index).
+
+        ``start`` is the last key of the page before; one naming another member's index
+        partition, or malformed, is refused as ``invalid_cursor``.
+        """
+        if start is not None and not _history_key(member_id, start):
+            raise errors.BadRequest("The cursor is not one this API issued.", code="invalid_cursor",
+                                    details={"parameter": "cursor"})
+        page = LedgerTable._get_connection().query(f"MEMBER#{member_id}", index_name="history", limit=limit,
+                                                   scan_index_forward=False, exclusive_start_key=start)
+        transfers = [_from_item(TransferItem.from_raw_data(raw)) for raw in page.get("Items", [])]
+        return transfers, page.get("LastEvaluatedKey")
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def commit(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]:
+        """Apply and record ``transfer`` atomically; returns (stored transfer, newly applied)."""
+        check_shape(transfer)
+        if is_member(transfer.credit) and not is_member(transfer.debit) and transfer.code != Code.REVERSE:
+            return self._commit_credit(replace(transfer, timestamp=now))
+        return self._commit_decided(replace(transfer, timestamp=now), now)
+
+    def _transaction(self) -> TransactWrite:
+        return TransactWrite(connection=self.connection)
+
+    def _commit_credit(self, transfer: Transfer) -> tuple[Transfer, bool]:
+        """A credit from a system account: no read, three items."""
+        member_id = _member_id(transfer.credit)
+        expires_at, available_at = transfer.lot_dates(transfer.timestamp)
+        lot_id = model.lot_id(expires_at, available_at)
+        earned = transfer.amount if transfer.code == Code.EARN else 0
+        lot_actions = [LotItem.amount.add(transfer.amount), LotItem.remaining.add(transfer.amount)]
+        lot_actions += [LotItem.expires_at.set(expires_at)] if expires_at else []
+        lot_actions += [LotItem.available_at.set(available_at)] if available_at else []
+        for attempt in range(ATTEMPTS):
+            try:
+                with self._transaction() as tx:
+                    tx.save(_to_item(transfer), condition=TransferItem.pk.does_not_exist())
+                    tx.update(BookItem(*BookItem.key_for(member_id)),
+                              actions=[BookItem.credits_posted.add(transfer.amount),
+                                       BookItem.lifetime_earned.add(earned), BookItem.version.add(1)],
+                              condition=BookItem.lot_debt.does_not_exist())
+                    tx.update(LotItem(*LotItem.key_for(member_id, lot_id)), actions=lot_actions)
+            except TransactWriteError:
+                existing = self.transfer(transfer.id)
+                if existing is not None:
+                    return _replay(existing, transfer)
+                self.settle(member_id)  # the book had a lot debt, or a transaction raced ours
+                _backoff(attempt)
+                continue
+            self.fault("committed", transfer)
+            return transfer, True
+        raise Contention("The member's points are changing too fast; try again.")
+
+    def _commit_decided(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]:
+        """Read, let the model decide, write conditioned on what was read."""
+        members = [_member_id(a) for a in (transfer.debit, transfer.credit) if is_member(a)]
+        for attempt in range(ATTEMPTS):
+            try:  # no read of the transfer first: a replay shows up as a refusal below
+                pending_original = None
+                if transfer.post_pending_id or transfer.void_pending_id:
+                    pending_original = self.transfer(transfer.post_pending_id or transfer.void_pending_id)
+                    if pending_original is None:
+                        raise PendingTransferNotFound(transfer.post_pending_id or transfer.void_pending_id)
+                original = self._reversal_original(transfer) if transfer.code == Code.REVERSE else None
+                parts = {member_id: self._settled(member_id) for member_id in members}
+                after = {member_id: apply_to_member(part.book, transfer, now, pending_original)
+                         for member_id, part in parts.items()}
+            except model.LedgerError:
+                existing = self.transfer(transfer.id)
+                if existing is not None:  # already applied: the books moved on since, by this very transfer
+                    return _replay(existing, transfer)
+                raise
+            self.fault("read", transfer)
+            debts: list[str] = []
+            try:
+                with self._transaction() as tx:
+                    tx.save(_to_item(transfer), condition=TransferItem.pk.does_not_exist())
+                    if len(members) == 2:
+                        tx.save(_to_item(transfer, "CREDIT"), condition=TransferItem.pk.does_not_exist())
+                    for member_id, part in parts.items():
+                        if self._write_book(tx, member_id, part, after[member_id], now):
+                            debts.append(member_id)
+                    if original is not None:
+                        seen = original.reversed
+                        tx.update(original, actions=[TransferItem.reversed.add(transfer.reversal_requested)],
+                                  condition=TransferItem.reversed.does_not_exist() if seen is None
+                                  else TransferItem.reversed == seen)
+            except TransactWriteError:
+                existing = self.transfer(transfer.id)
+                if existing is not None:
+                    return _replay(existing, transfer)
+                _backoff(attempt)  # the books changed after our read: decide again
+                continue
+            self.fault("committed", transfer)
+            for member_id in debts:
+                self.settle(member_id)
+            return transfer, True
+        raise Contention("The member's points are changing too fast; try again.")
+
+    def _reversal_original(self, transfer: Transfer) -> TransferItem:
+        original = self._item(transfer.meta().get("reverses", ""))
+        if original is None:
+            raise PendingTransferNotFound(transfer.meta().get("reverses", ""))
+        if int(original.reversed or 0) + transfer.reversal_requested > original.amount:
+            raise StaleDecision(f"{transfer.meta()['reverses']} has less left to reverse than "
+                                f"{transfer.reversal_requested}")
+        return original
+
+    def _settled(self, member_id: str) -> Partition:
+        part = self.partition(member_id)
+        while part.debt:
+            self.settle(member_id)
+            part = self.partition(member_id)
+        return part
+
+    def _write_book(self, tx: TransactWrite, member_id: str, part: Partition, after: MemberBook,
+                    now: datetime) -> bool:
+        """Add the member's new state to ``tx``; True if it leaves a lot debt to settle."""
+        debt = self._write_lots(tx, member_id, part.book.lots, after.lots)
+        actions = [BookItem.credits_posted.set(after.credits_posted), BookItem.debits_posted.set(after.debits_posted),
+                   BookItem.debits_pending.set(after.debits_pending),
+                   BookItem.lifetime_earned.set(after.lifetime_earned), BookItem.version.set((part.version or 0) + 1)]
+        actions += [BookItem.lot_debt.set(debt), BookItem.lot_debt_at.set(now)] if debt else []
+        condition = BookItem.pk.does_not_exist() if part.version is None else BookItem.version == part.version
+        tx.update(BookItem(*BookItem.key_for(member_id)), actions=actions, condition=condition)
+        before_holds, after_holds = set(part.book.holds), set(after.holds)
+        for hold in after_holds - before_holds:
+            tx.save(HoldItem(*HoldItem.key_for(member_id, hold.id), amount=hold.amount))
+        for hold in before_holds - after_holds:
+            tx.delete(HoldItem(*HoldItem.key_for(member_id, hold.id)))
+        return bool(debt)
+
+    def _write_lots(self, tx: TransactWrite, member_id: str, before: tuple[Lot, ...],
+                    after: tuple[Lot, ...]) -> int:
+        """Write lot changes, soonest-consumed first, up to the per-transaction limit.
+
+        Returns the points of the changes left unwritten: they are all takes by one debit in
+        consumption order, so "take this many more, soonest-expiring first" describes them.
+        """
+        old, new = {lot.id: lot for lot in before}, {lot.id: lot for lot in after}
+        changed = sorted((lot_id for lot_id in old.keys() | new.keys() if old.get(lot_id) != new.get(lot_id)),
+                         key=lambda lot_id: model._lot_order(old.get(lot_id) or new[lot_id]))
+        for lot_id in changed[:self.lots_per_transaction]:
+            lot = new.get(lot_id)
+            if lot is None:
+                tx.delete(LotItem(*LotItem.key_for(member_id, lot_id)))
+            else:
+                tx.save(LotItem(*LotItem.key_for(member_id, lot_id), amount=lot.amount, remaining=lot.remaining,
+                                expires_at=lot.expires_at, available_at=lot.available_at))
+        return sum(old[lot_id].remaining - (new[lot_id].remaining if lot_id in new else 0)
+                   for lot_id in changed[self.lots_per_transaction:])
+
+    def settle(self, member_id: str) -> None:
+        """Pay down a lot debt left by a large debit, a transaction at a time."""
+        for attempt in range(ATTEMPTS):
+            part = self.partition(member_id)
+            if not part.debt:
+                return
+            try:
+                with self._transaction() as tx:
+                    left = self._write_lots(tx, member_id, part.stored.lots, part.book.lots)
+                    actions = [BookItem.version.set(part.version + 1)]
+                    actions += [BookItem.lot_debt.set(left)] if left else \
+                        [BookItem.lot_debt.remove(), BookItem.lot_debt_at.remove()]
+                    tx.update(BookItem(*BookItem.key_for(member_id)), actions=actions,
+                              condition=BookItem.version == part.version)
+            except TransactWriteError:
+                _backoff(attempt)
+                continue
+            self.settlements += 1
+        raise Contention("The member's points are changing too fast; try again.")

@@ -1,0 +1,108 @@
+"""The ``ledger`` table: member books, their lots and open holds, and every transfer.
+
+Items:
+- ``ACCT#<member> / BOOK`` — the member's counters and ``version``. Every write to the
+  member's partition bumps ``version``; writes that read first are conditioned on it.
+  ``lot_debt``/``lot_debt_at``: points a large debit took but whose lot items are still to be
+  updated (see :mod:`chalicelib.ledger.dynamo`); absent almost always.
+- ``ACCT#<member> / LOT#<lot id>`` — a lot bucket (remaining points, expiry, availability).
+- ``ACCT#<member> / HOLD#<transfer id>`` — an open hold; posting or voiding deletes it.
+- ``TRANSFER#<id> / TRANSFER`` — the immutable transfer; its key is the idempotency key.
+  ``reversed`` counts points reversed from it so far (the only attribute ever updated).
+  GSI ``history`` (``MEMBER#<id>``, ``<timestamp>#<id>``) lists a member's transfers newest
+  first; ``TRANSFER#<id> / CREDIT`` mirrors a member-to-member transfer into the receiver's
+  history. System accounts have no history index entries: an index partition per system
+  account would be a hot key. Their balances are derived from the transfers.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.store.base import PunchcardModel, TableMeta
+
+
+class HistoryIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "history"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class LedgerTable(PunchcardModel):
+    class Meta(TableMeta):
+        logical_name = "ledger"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    history = HistoryIndex()
+
+
+def account_pk(member_id: str) -> str:
+    return f"ACCT#{member_id}"
+
+
+class BookItem(LedgerTable):
+    credits_posted = NumberAttribute(default=0)
+    debits_posted = NumberAttribute(default=0)
+    debits_pending = NumberAttribute(default=0)
+    lifetime_earned = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
+    lot_debt = NumberAttribute(null=True)
+    lot_debt_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key_for(member_id: str) -> tuple[str, str]:
+        return account_pk(member_id), "BOOK"
+
+
+class LotItem(LedgerTable):
+    amount = NumberAttribute(default=0)
+    remaining = NumberAttribute(default=0)
+    expires_at = UTCDateTimeAttribute(null=True)
+    available_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key_for(member_id: str, lot_id: str) -> tuple[str, str]:
+        return account_pk(member_id), f"LOT#{lot_id}"
+
+
+class HoldItem(LedgerTable):
+    amount = NumberAttribute()
+
+    @staticmethod
+    def key_for(member_id: str, hold_id: str) -> tuple[str, str]:
+        return account_pk(member_id), f"HOLD#{hold_id}"
+
+
+class TransferItem(LedgerTable):
+    debit = UnicodeAttribute()
+    credit = UnicodeAttribute()
+    amount = NumberAttribute()
+    code = UnicodeAttribute()
+    reference = UnicodeAttribute(default="")
+    pending = BooleanAttribute(default=False)
+    post_pending_id = UnicodeAttribute(null=True)
+    void_pending_id = UnicodeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)
+    expires_after = UnicodeAttribute(null=True)
+    available_at = UTCDateTimeAttribute(null=True)
+    available_after = UnicodeAttribute(null=True)
+    metadata = JSONAttribute(null=True)  # [[key, value], ...] in the caller's order
+    timestamp = UTCDateTimeAttribute()
+    reversed = NumberAttribute(null=True)
+
+    @staticmethod
+    def key_for(transfer_id: str, side: str = "TRANSFER") -> tuple[str, str]:
+        return f"TRANSFER#{transfer_id}", side

@@ -1,0 +1,142 @@
+"""The ledger on DynamoDB Local: the contract suite against the reference, races, lot debts."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.ledger import model
+from chalicelib.ledger.dynamo import DynamoLedgerStore
+from chalicelib.ledger.memory import MemoryLedgerStore
+from chalicelib.ledger.service import Ledger
+from tests.ledger_contract import Simulation, canonical
+
+SEEDS = [int(os.environ["LEDGER_SEED"])] if os.environ.get("LEDGER_SEED") else \
+    range(int(os.environ.get("LEDGER_DYNAMO_SEEDS", "4")))
+STEPS = int(os.environ.get("LEDGER_DYNAMO_STEPS", "150"))
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def namespace() -> str:
+    return uuid.uuid4().hex[:8] + "-"
+
+
+@pytest.mark.parametrize("lots_per_transaction", [90, 2], ids=["lots-90", "lots-2"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_dynamodb_store_agrees_with_the_reference_under_faults(local_aws, seed, lots_per_transaction):
+    simulation = Simulation(seed, DynamoLedgerStore(lots_per_transaction=lots_per_transaction),
+                            namespace=namespace(), reference=MemoryLedgerStore(), interference=True)
+
+    simulation.play(STEPS, check_every=10)
+
+    assert simulation.stats["crashes"]
+    assert simulation.stats["interfered"]
+    assert simulation.stats["replays"]
+    if lots_per_transaction == 2:
+        assert simulation.store.settlements  # large debits left lot debts, and they were paid
+
+
+def test_fifty_concurrent_redemptions_from_a_balance_for_ten(local_aws):
+    store, member = DynamoLedgerStore(), f"race-{uuid.uuid4().hex}"
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant(f"{member}-g", member, "b", 100)
+    results: list[str] = []
+    start = threading.Barrier(50)
+
+    def redeem(i: int) -> None:
+        start.wait()
+        try:
+            ledger.redeem(f"{member}-r{i}", member, 10)
+            results.append("ok")
+        except model.InsufficientPoints as e:
+            results.append(e.code)
+
+    threads = [threading.Thread(target=redeem, args=(i,)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results.count("ok") == 10
+    assert results.count("insufficient_points") == 40
+    book = store.book(member)
+    assert (book.posted, book.available(NOW), book.debits_pending, book.lots) == (0, 0, 0, ())
+
+
+def test_a_large_debit_leaves_a_lot_debt_that_reads_apply_and_writers_settle(local_aws):
+    store, member = DynamoLedgerStore(lots_per_transaction=3), f"debt-{uuid.uuid4().hex}"
+    ledger = Ledger(store, lambda: NOW)
+    for day in range(10):  # ten lots, one per expiry day
+        ledger.grant(f"{member}-g{day}", member, "b", 10, expires_at=NOW + timedelta(days=day + 1))
+    crashed = []
+
+    def crash_before_settling(point, transfer):
+        if point == "committed" and transfer.post_pending_id and not crashed:
+            crashed.append(transfer.id)
+            raise RuntimeError("crash")
+
+    store.fault = crash_before_settling
+    ledger.hold(f"{member}-h", member, 75)
+    with pytest.raises(RuntimeError):
+        ledger.post(f"{member}-p", f"{member}-h")
+
+    part = store.partition(member)
+    assert part.debt == 75 - 30  # three lots written, the rest owed
+    assert [lot.remaining for lot in sorted(part.book.lots, key=lambda lot: lot.id)] == [5, 10, 10]
+    # a grant must not add to lots until the debt is paid; it settles first, then commits
+    ledger.grant(f"{member}-g-late", member, "b", 7, expires_at=NOW + timedelta(days=1))
+    part = store.partition(member)
+    assert part.debt == 0
+    lots = sorted((lot.expires_at.day, lot.remaining) for lot in part.stored.lots)
+    assert lots == [(2, 7), (9, 5), (10, 10), (11, 10)]
+    assert part.stored.posted == 32
+
+
+def test_a_grant_is_one_write_request_and_reads_nothing(local_aws):
+    store, member = DynamoLedgerStore(), f"cost-{uuid.uuid4().hex}"
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant(f"{member}-warm", member, "b", 1)  # table metadata is cached by the first call
+    calls: list[str] = []
+    events = store.connection.client.meta.events
+    events.register("before-call.dynamodb.*", lambda model, **kw: calls.append(model.name))
+
+    ledger.grant(f"{member}-g", member, "b", 10)
+
+    assert calls == ["TransactWriteItems"]
+
+
+def test_history_is_newest_first_and_pages(local_aws):
+    store, member = DynamoLedgerStore(), f"hist-{uuid.uuid4().hex}"
+    clock = {"now": NOW}
+    ledger = Ledger(store, lambda: clock["now"])
+    for i in range(5):
+        clock["now"] = NOW + timedelta(minutes=i)
+        ledger.grant(f"{member}-g{i}", member, "b", i + 1)
+    ledger.transfer(f"{member}-t", member, f"{member}-friend", 3)
+
+    first, cursor = store.history(member, 4)
+    rest, end = store.history(member, 4, cursor)
+
+    assert [t.id for t in first + rest] == [f"{member}-t"] + [f"{member}-g{i}" for i in range(4, -1, -1)]
+    assert end is None
+    assert [t.id for t in store.history(f"{member}-friend", 10)[0]] == [f"{member}-t"]
+
+
+def test_books_match_the_reference_after_every_kind_of_operation(local_aws):
+    dynamo, memory, member = DynamoLedgerStore(), MemoryLedgerStore(), f"ops-{uuid.uuid4().hex}"
+    for store in (dynamo, memory):
+        ledger = Ledger(store, lambda: NOW, default_expires_after="P12M")
+        ledger.grant(f"{member}-g1", member, "b", 100, available_after="P14D")
+        ledger.grant(f"{member}-g2", member, "b", 50, expires_at=NOW + timedelta(days=3))
+        ledger.adjust(f"{member}-a", member, 5, "goodwill")
+        ledger.hold(f"{member}-h", member, 30)
+        ledger.post(f"{member}-p", f"{member}-h", 20)
+        ledger.reverse(f"{member}-x", f"{member}-g2", 30)
+        ledger.transfer(f"{member}-t", member, f"{member}-2", 1)
+    assert canonical(dynamo.book(member)) == canonical(memory.book(member))
+    assert canonical(dynamo.book(f"{member}-2")) == canonical(memory.book(f"{member}-2"))
+    assert dynamo.reversed_amount(f"{member}-g2") == 30
