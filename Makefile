@@ -46,6 +46,7 @@ soak: deps ## The ledger contract suite over many seeds: in memory (SEEDS=3000) 
 
 bench: deps ## Benchmarks (see BENCHMARKS.md)
 	$(PY) bench/importtime.py
+	$(PY) bench/ledger.py
 
 reset: ## Forget all local state (.local/ or $$PUNCHCARD_STATE_DIR): stop `make dev` first
 	rm -rf "$(STATE_DIR)"

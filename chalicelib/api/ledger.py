@@ -12,7 +12,7 @@ from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.pagination import page, page_request
 from chalicelib.api.validation import validate
-from chalicelib.ledger import model, wiring
+from chalicelib.ledger import model
 from chalicelib.members import service as members
 
 bp = Blueprint(__name__)
@@ -20,14 +20,30 @@ bp = Blueprint(__name__)
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
+def _wiring():
+    from chalicelib.ledger import wiring  # the DynamoDB store and pynamodb transactions: on first use
+
+    return wiring
+
+
 def _balance(member_id: str) -> dict:
-    return views.balance(member_id, wiring.store().book(member_id), datetime.now(UTC))
+    return views.balance(member_id, _wiring().store().book(member_id), datetime.now(UTC))
 
 
 def _history(member_id: str, viewer_brand: str | None) -> dict:
     limit, start_key = page_request(bp.current_request)
-    transfers, last_key = wiring.store().history(member_id, limit, start_key)
+    transfers, last_key = _wiring().store().history(member_id, limit, start_key)
     return page([views.ledger_entry(t, member_id, viewer_brand) for t in transfers], last_key)
+
+
+def export_section(member_id: str) -> dict:
+    """The ledger's part of a privacy export: the balance and every transfer of the member."""
+    store, entries, start_key = _wiring().store(), [], None
+    while True:
+        transfers, start_key = store.history(member_id, 200, start_key)
+        entries += [views.ledger_entry(t, member_id) for t in transfers]
+        if not start_key:
+            return {"balance": _balance(member_id), "transfers": entries}
 
 
 def idempotency_key(request) -> str:
@@ -62,7 +78,7 @@ def adjust_points(member_id, principal):
     key = idempotency_key(request)
     body = validate("AdjustmentCreate", json_body(request))
     by = (("brand_id", principal.brand_id),) if principal.brand_id else (("by", "admin"),)
-    transfer = wiring.ledger().adjust(
+    transfer = _wiring().ledger().adjust(
         model.transfer_id("adjustment", principal.brand_id or "admin", key), member_id, body["points"],
         body["reason"], expires_after=body.get("expires_after"),
         metadata=by + ((("ticket", body["ticket"]),) if body.get("ticket") else ()))

@@ -25,8 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-import isodate
-
 from chalicelib import errors
 
 MEMBER = "member:"
@@ -109,8 +107,10 @@ LedgerError = (InsufficientPoints, ExistsWithDifferentFields, PendingTransferNot
                InvalidTransfer, StaleDecision)
 
 
-def duration(text: str) -> timedelta | isodate.Duration:
+def duration(text: str):
     """An ISO 8601 duration (``P12M``, ``P14D``, ``PT36H``) or :class:`InvalidTransfer`."""
+    import isodate  # only credits with a duration need it: kept off the import path
+
     try:
         value = isodate.parse_duration(text)
     except (isodate.ISO8601Error, ValueError, TypeError) as e:

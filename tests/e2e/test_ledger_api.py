@@ -113,3 +113,16 @@ def test_a_member_sees_their_own_points_and_a_brand_does_not_see_another_brands_
     assert (balance.json()["member_id"], balance.json()["available"]) == (member["id"], 70)
     assert (mine[0]["reference"], mine[0]["brand_id"]) == ("welcome gift", brand["id"])
     assert (seen_by_other[0]["points"], seen_by_other[0]["reference"], seen_by_other[0]["metadata"]) == (70, None, None)
+
+
+def test_the_privacy_export_carries_the_members_ledger(stack, brand):
+    member = sign_up_and_log_in(stack)
+    enrol(stack, brand, member["email"])
+    adjust(stack, brand["api_key"], member["id"], {"points": 12, "reason": "export me"})
+
+    export = call(stack, "GET", "/v1/me/export", member["id_token"]).json()
+    by_admin = call(stack, "GET", f"/v1/members/{member['id']}/export", stack.credentials["admin_key"]).json()
+
+    assert export["ledger"]["balance"]["posted"] == 12
+    assert [(t["points"], t["reference"]) for t in export["ledger"]["transfers"]] == [(12, "export me")]
+    assert by_admin["ledger"]["transfers"] == export["ledger"]["transfers"]
