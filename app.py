@@ -23,3 +23,4 @@ for blueprint in blueprints():
 # the app's middleware.
 process_jobs = app.on_sqs_message(queue=JOBS.name, batch_size=JOBS.batch_size)(jobs.process_jobs)
 heartbeat = app.schedule(schedules.HEARTBEAT_RATE)(schedules.heartbeat)
+expire_points = app.schedule(schedules.EXPIRY_SCHEDULE)(schedules.expire_points)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import jobs
+from chalicelib.ledger import jobs as _ledger_jobs  # noqa: F401  (registers the expiry jobs)
 from chalicelib.observability import logger
 from chalicelib.ops import service as _ops  # noqa: F401  (registers the canary jobs)
 

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from chalice import Cron
+
+from chalicelib.ledger import jobs as ledger_jobs
+from chalicelib.observability import logger
 from chalicelib.ops import service as ops
 
 HEARTBEAT_RATE = "rate(1 minute)"
+EXPIRY_SCHEDULE = Cron(15, 0, "*", "*", "?", "*")  # 00:15 UTC daily, after lots' midnight expiry
 
 
 def heartbeat(event) -> None:
     """Proves the scheduler runs: ops alarm when the heartbeat record goes stale."""
     ops.heartbeat("heartbeat")
+
+
+def expire_points(event) -> None:
+    """Daily: queue the expiry of every lot due today (and catch up on the last week)."""
+    sent = ledger_jobs.start_daily_expiry(datetime.now(UTC).date())
+    ops.heartbeat("expire_points")
+    logger.info("expiry queued", extra={"messages": sent})

@@ -28,7 +28,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -50,7 +50,15 @@ from chalicelib.ledger.model import (
     check_shape,
     is_member,
 )
-from chalicelib.store.ledger import BookItem, HoldItem, LedgerTable, LotItem, TransferItem, account_pk
+from chalicelib.store.ledger import (
+    BookItem,
+    HoldItem,
+    LedgerTable,
+    LotItem,
+    TransferItem,
+    account_pk,
+    expiry_key,
+)
 
 LOTS_PER_TRANSACTION = 90  # + transfer, mirror, two books, hold, original: within the 100-item cap
 ATTEMPTS = 64
@@ -184,6 +192,14 @@ class DynamoLedgerStore:
         item = self._item(transfer_id)
         return int(item.reversed or 0) if item else 0
 
+    def members_with_lots_due(self, day: date, shard: int, limit: int = 100,
+                              start: dict[str, Any] | None = None) -> tuple[list[str], dict[str, Any] | None]:
+        """Members with a lot expiring on ``day`` in one shard of the ``expiring`` index: a page."""
+        page = LedgerTable._get_connection().query(f"EXPIRY#{day:%Y%m%d}#{shard}", index_name="expiring",
+                                                   limit=limit, exclusive_start_key=start)
+        members = dict.fromkeys(raw["pk"]["S"].removeprefix("ACCT#") for raw in page.get("Items", []))
+        return list(members), page.get("LastEvaluatedKey")
+
     def all_transfers(self) -> Iterator[Transfer]:
         """Every transfer (a scan: for audits and reports, never on a request path)."""
         for item in TransferItem.scan(TransferItem.sk == "TRANSFER"):
@@ -223,7 +239,9 @@ class DynamoLedgerStore:
         lot_id = model.lot_id(expires_at, available_at)
         earned = transfer.amount if transfer.code == Code.EARN else 0
         lot_actions = [LotItem.amount.add(transfer.amount), LotItem.remaining.add(transfer.amount)]
-        lot_actions += [LotItem.expires_at.set(expires_at)] if expires_at else []
+        if expires_at:
+            gsi2pk, gsi2sk = expiry_key(member_id, lot_id, expires_at)
+            lot_actions += [LotItem.expires_at.set(expires_at), LotItem.gsi2pk.set(gsi2pk), LotItem.gsi2sk.set(gsi2sk)]
         lot_actions += [LotItem.available_at.set(available_at)] if available_at else []
         for attempt in range(ATTEMPTS):
             try:
@@ -339,8 +357,10 @@ class DynamoLedgerStore:
             if lot is None:
                 tx.delete(LotItem(*LotItem.key_for(member_id, lot_id)))
             else:
+                gsi2pk, gsi2sk = expiry_key(member_id, lot_id, lot.expires_at) if lot.expires_at else (None, None)
                 tx.save(LotItem(*LotItem.key_for(member_id, lot_id), amount=lot.amount, remaining=lot.remaining,
-                                expires_at=lot.expires_at, available_at=lot.available_at))
+                                expires_at=lot.expires_at, available_at=lot.available_at, gsi2pk=gsi2pk,
+                                gsi2sk=gsi2sk))
         return sum(old[lot_id].remaining - (new[lot_id].remaining if lot_id in new else 0)
                    for lot_id in changed[self.lots_per_transaction:])
 

@@ -6,6 +6,9 @@ Items:
   ``lot_debt``/``lot_debt_at``: points a large debit took but whose lot items are still to be
   updated (see :mod:`chalicelib.ledger.dynamo`); absent almost always.
 - ``ACCT#<member> / LOT#<lot id>`` — a lot bucket (remaining points, expiry, availability).
+  GSI ``expiring`` (keys only; ``EXPIRY#<yyyymmdd>#<shard>``, ``<member>#<lot id>``) finds
+  the lots due on a day without a scan; 16 shards per day keep its partitions cool. Keys
+  only: updating a lot's ``remaining`` writes nothing to the index.
 - ``ACCT#<member> / HOLD#<transfer id>`` — an open hold; posting or voiding deletes it.
 - ``TRANSFER#<id> / TRANSFER`` — the immutable transfer; its key is the idempotency key.
   ``reversed`` counts points reversed from it so far (the only attribute ever updated).
@@ -17,6 +20,9 @@ Items:
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
+
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -24,7 +30,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.store.base import PunchcardModel, TableMeta
 
@@ -38,6 +44,27 @@ class HistoryIndex(GlobalSecondaryIndex):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class ExpiringIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "expiring"
+        projection = KeysOnlyProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+EXPIRY_SHARDS = 16
+
+
+def expiry_shard(member_id: str) -> int:
+    return int(hashlib.sha256(member_id.encode()).hexdigest()[:8], 16) % EXPIRY_SHARDS
+
+
+def expiry_key(member_id: str, lot_id: str, expires_at: datetime) -> tuple[str, str]:
+    """The ``expiring`` index keys of a lot: its expiry day and shard, then member and lot."""
+    return f"EXPIRY#{expires_at:%Y%m%d}#{expiry_shard(member_id)}", f"{member_id}#{lot_id}"
+
+
 class LedgerTable(PunchcardModel):
     class Meta(TableMeta):
         logical_name = "ledger"
@@ -46,7 +73,10 @@ class LedgerTable(PunchcardModel):
     sk = UnicodeAttribute(range_key=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
     history = HistoryIndex()
+    expiring = ExpiringIndex()
 
 
 def account_pk(member_id: str) -> str:

@@ -31,6 +31,7 @@ def test_the_app_registers_the_jobs_queue_and_the_heartbeat(chalice_app):
     assert handlers["process_jobs"].kind == "sqs"
     assert handlers["process_jobs"].batch_size == 10
     assert handlers["heartbeat"].schedule == "rate(1 minute)"
+    assert handlers["expire_points"].schedule == "cron(15 0 * * ? *)"
 
 
 seen: list[dict] = []
