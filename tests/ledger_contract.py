@@ -87,7 +87,8 @@ class Simulation:
             if rng.random() < 0.2:
                 expiry |= rng.choice([{"available_at": self.now + timedelta(days=rng.choice([1, 7]))},
                                       {"available_after": "P3D"}])
-            return ("grant", self.new_id("g"), member, rng.choice(self.brands), rng.randint(1, 200), expiry)
+            return ("grant", self.new_id("g"), member, rng.choice(self.brands), rng.randint(1, 200),
+                    expiry | {"reference": f"order-{rng.randint(1, 6)}", "campaign": rng.choice([None, "launch"])})
         if roll < 0.37:
             return ("hold", self.new_id("h"), member, rng.randint(1, 150), {})
         if roll < 0.47 and self.holds:
@@ -97,10 +98,13 @@ class Simulation:
             return ("void", self.new_id("v"), hold, {})
         if roll < 0.57:
             return ("redeem", self.new_id("r"), member, rng.randint(1, 120), {})
-        if roll < 0.64 and self.reversible:
+        if roll < 0.61 and self.reversible:
             original, amount = rng.choice(self.reversible)
             return ("reverse", self.new_id("x"), original, rng.choice([None, rng.randint(1, amount)]),
                     {"expires_after": "P60D"})
+        if roll < 0.64:  # a refund of an order: every grant of the member with that reference
+            return ("reverse_reference", self.new_id("y"), member, f"order-{rng.randint(1, 6)}",
+                    rng.choice([None, rng.randint(1, 150)]), {"expires_after": "P60D"})
         if roll < 0.72:
             self.now += timedelta(days=self.rng.choice([1, 3, 10]), hours=self.rng.randint(0, 23))
             return ("expire", f"{self.ns}exp-{member}-{self.now.isoformat()}", member, {})
@@ -116,13 +120,17 @@ class Simulation:
 
     def deliver(self, op: tuple):
         """Run ``op`` until acknowledged: a crash after commit means the message comes again."""
+        crashed = False
         for _ in range(3):
             try:
                 return ("ok", self.run(self.ledger, op))
             except Crash:
                 self.stats["redelivered"] += 1
+                crashed = True
                 continue
             except EXPECTED as e:
+                if crashed:  # something was committed before the crash: its redelivery must finish the job
+                    raise AssertionError(f"redelivery of {op} after a crash was refused: {e!r}") from e
                 return ("error", type(e))
         raise AssertionError(f"{op} kept crashing")
 
@@ -157,7 +165,7 @@ class Simulation:
         fault = self.rng.random()
         if self.crashes and fault < 0.08:
             self._armed = "crash"
-        elif self.interference and fault < 0.2 and op[0] not in ("reverse", "expire"):
+        elif self.interference and fault < 0.2 and op[0] not in ("reverse", "reverse_reference", "expire"):
             self._armed = "interfere"
         self._injected = []
         outcome = self.deliver(op)
@@ -179,6 +187,8 @@ class Simulation:
             self.holds[result.id] = result.amount
         if op[0] in ("post", "void"):
             self.holds.pop(op[2], None)
+        if op[0] == "reverse_reference":
+            return
         if op[0] in ("grant", "redeem", "adjust", "transfer", "expire", "post") and result.amount:
             self.reversible.append((result.id, result.amount))
 
@@ -188,7 +198,8 @@ class Simulation:
         return {m: self.store.book(m) for m in self.members}
 
     def transfers(self) -> list[model.Transfer]:
-        return [t for t in self.store.all_transfers() if t.id.startswith(self.ns)]
+        mine = model.member_account(self.ns)
+        return [t for t in self.store.all_transfers() if t.debit.startswith(mine) or t.credit.startswith(mine)]
 
     def check(self) -> None:
         """Every invariant, recomputed from the transfer log alone."""
@@ -246,6 +257,8 @@ class Simulation:
 
 def _comparable(outcome):
     kind, value = outcome
+    if kind == "ok" and isinstance(value, list):
+        return kind, [(t.id, t.amount, t.metadata) for t in value]
     if kind == "ok" and value is not None:
         return kind, value.id, value.amount, value.metadata
     return kind, value

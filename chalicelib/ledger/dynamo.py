@@ -32,7 +32,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
@@ -52,6 +52,7 @@ from chalicelib.ledger.model import (
 )
 from chalicelib.store.ledger import (
     BookItem,
+    ClaimItem,
     HoldItem,
     LedgerTable,
     LotItem,
@@ -204,6 +205,32 @@ class DynamoLedgerStore:
         """Every transfer (a scan: for audits and reports, never on a request path)."""
         for item in TransferItem.scan(TransferItem.sk == "TRANSFER"):
             yield _from_item(item)
+
+    def claim(self, key: str, value: dict) -> dict:
+        """Store ``value`` under ``key`` unless something is there already; return what is."""
+        try:
+            ClaimItem(*ClaimItem.key_for(key), value=value).save(condition=ClaimItem.pk.does_not_exist())
+            return value
+        except PutError as e:
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        return ClaimItem.get(*ClaimItem.key_for(key), consistent_read=True).value
+
+    def transfers_by_reference(self, member_id: str, reference: str) -> list[Transfer]:
+        """The member's transfers with ``reference``: the member's history index, filtered.
+
+        Costs reads in proportion to the member's history; references are looked up rarely
+        (refunds, corrections), so they get no index of their own (1 more WCU per grant).
+        """
+        found, start = [], None
+        while True:
+            page = LedgerTable._get_connection().query(f"MEMBER#{member_id}", index_name="history",
+                                                       filter_condition=TransferItem.reference == reference,
+                                                       exclusive_start_key=start)
+            found += [_from_item(TransferItem.from_raw_data(raw)) for raw in page.get("Items", [])]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
 
     def history(self, member_id: str, limit: int, start: dict[str, Any] | None = None
                 ) -> tuple[list[Transfer], dict[str, Any] | None]:

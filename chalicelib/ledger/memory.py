@@ -37,6 +37,7 @@ class MemoryLedgerStore:
         self.transfers: dict[str, Transfer] = {}
         self.books: dict[str, MemberBook] = {}
         self.reversed: dict[str, int] = {}  # original transfer id -> points reversed (incl. shortfall)
+        self.claims: dict[str, dict] = {}
 
     def book(self, member_id: str) -> MemberBook:
         return self.books.get(member_id) or MemberBook(member_id)
@@ -49,6 +50,15 @@ class MemoryLedgerStore:
 
     def all_transfers(self) -> Iterator[Transfer]:
         return iter(list(self.transfers.values()))
+
+    def claim(self, key: str, value: dict) -> dict:
+        """Store ``value`` under ``key`` unless something is there already; return what is."""
+        with self._lock:
+            return self.claims.setdefault(key, value)
+
+    def transfers_by_reference(self, member_id: str, reference: str) -> list[Transfer]:
+        account = member_account(member_id)
+        return [t for t in self.transfers.values() if t.reference == reference and account in (t.debit, t.credit)]
 
     def history(self, member_id: str, limit: int, start: dict[str, Any] | None = None
                 ) -> tuple[list[Transfer], dict[str, Any] | None]:

@@ -41,8 +41,9 @@ class Code:
 
 # System accounts. Only issuance and adjustment accounts may go negative (they are where
 # points come from); their balances are derived from transfers, never updated inline.
-def issuance(brand_id: str) -> str:
-    return f"issuance:{brand_id}"
+def issuance(brand_id: str, campaign: str | None = None) -> str:
+    """Where a brand's points come from: one account per brand, or per brand and campaign."""
+    return f"issuance:{brand_id}:{campaign}" if campaign else f"issuance:{brand_id}"
 
 
 REDEMPTION = "redemption"
@@ -63,7 +64,7 @@ def brand_of(transfer: Transfer) -> str | None:
     """The brand a transfer belongs to: its issuance account's, or its ``brand_id`` metadata."""
     for account in (transfer.debit, transfer.credit):
         if account.startswith("issuance:"):
-            return account.removeprefix("issuance:")
+            return account.removeprefix("issuance:").split(":", 1)[0]
     return transfer.meta().get("brand_id")
 
 

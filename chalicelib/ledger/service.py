@@ -19,8 +19,11 @@ class LedgerStore(Protocol):
     def transfer(self, transfer_id: str) -> Transfer | None: ...
     def reversed_amount(self, transfer_id: str) -> int: ...
     def commit(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]: ...
+    def transfers_by_reference(self, member_id: str, reference: str) -> list[Transfer]: ...
+    def claim(self, key: str, value: dict) -> dict: ...
 
 
+MAX_REFERENCED = 100  # transfers one reversal by reference covers (an order's grants are a handful)
 ATTEMPTS = 8  # fresh reads an operation whose amount derives from the books gets under contention
 
 
@@ -43,9 +46,9 @@ class Ledger:
     def grant(self, transfer_id: str, member_id: str, brand_id: str, amount: int, *, reference: str = "",
               expires_at: datetime | None = None, expires_after: str | None = None,
               available_at: datetime | None = None, available_after: str | None = None,
-              metadata: tuple = ()) -> Transfer:
+              campaign: str | None = None, metadata: tuple = ()) -> Transfer:
         """Earn: issuance → member. Pending until ``available_at`` / ``available_after`` if given."""
-        return self._commit(Transfer(transfer_id, model.issuance(brand_id), member_account(member_id), amount,
+        return self._commit(Transfer(transfer_id, model.issuance(brand_id, campaign), member_account(member_id), amount,
                                      Code.EARN, reference, expires_at=expires_at,
                                      expires_after=self._expiry(expires_at, expires_after),
                                      available_at=available_at, available_after=available_after,
@@ -123,6 +126,42 @@ class Ledger:
                 if attempt == ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def reverse_reference(self, transfer_id: str, member_id: str, reference: str, amount: int | None = None, *,
+                          expires_after: str | None = None) -> list[Transfer]:
+        """Reverse the member's posted transfers carrying ``reference`` (e.g. an order refunded).
+
+        All that is left of each, or ``amount`` points taken from them oldest first. Which
+        transfers the request covers is decided once and stored under ``transfer_id`` before
+        the first reversal, so a redelivery finishes the same set (a transfer with the same
+        reference made in between is not part of it) and moves nothing twice. Each reversal's
+        id is derived from ``transfer_id`` and its original's.
+        """
+        if amount is not None and amount <= 0:
+            raise model.InvalidTransfer("a reversal moves at least one point")
+        request = {"member_id": member_id, "reference": reference, "amount": amount}
+        candidates = sorted((t for t in self.store.transfers_by_reference(member_id, reference)
+                             if not t.pending and not t.void_pending_id and t.code != Code.REVERSE and t.amount),
+                            key=lambda t: (t.timestamp, t.id))
+        if not candidates:
+            raise model.InvalidTransfer(f"no posted transfer of {member_id} has reference {reference!r}")
+        plan = self.store.claim(f"reverse-reference:{transfer_id}",
+                                {**request, "originals": [t.id for t in candidates[:MAX_REFERENCED]]})
+        if {key: plan.get(key) for key in request} != request:
+            raise model.ExistsWithDifferentFields(details={"id": transfer_id})
+        reversals, left = [], amount
+        for original_id in plan["originals"]:
+            part_id = model.transfer_id(transfer_id, original_id)
+            part = self.store.transfer(part_id)
+            if part is None:
+                remaining = self.store.transfer(original_id).amount - self.store.reversed_amount(original_id)
+                if remaining <= 0 or (left is not None and left <= 0):
+                    continue
+                part = self.reverse(part_id, original_id, remaining if left is None else min(left, remaining),
+                                    expires_after=expires_after)
+            reversals.append(part)
+            left = None if left is None else left - part.reversal_requested
+        return reversals
 
     def expire(self, transfer_id: str, member_id: str) -> Transfer | None:
         """Expire the member's due lots (never points held for a redemption)."""

@@ -10,6 +10,8 @@ Items:
   the lots due on a day without a scan; 16 shards per day keep its partitions cool. Keys
   only: updating a lot's ``remaining`` writes nothing to the index.
 - ``ACCT#<member> / HOLD#<transfer id>`` — an open hold; posting or voiding deletes it.
+- ``CLAIM#<key> / CLAIM`` — a decision made once and kept (e.g. which transfers a reversal
+  by reference covers), so a redelivered request acts on the same set.
 - ``TRANSFER#<id> / TRANSFER`` — the immutable transfer; its key is the idempotency key.
   ``reversed`` counts points reversed from it so far (the only attribute ever updated).
   GSI ``history`` (``MEMBER#<id>``, ``<timestamp>#<id>``) lists a member's transfers newest
@@ -136,3 +138,11 @@ class TransferItem(LedgerTable):
     @staticmethod
     def key_for(transfer_id: str, side: str = "TRANSFER") -> tuple[str, str]:
         return f"TRANSFER#{transfer_id}", side
+
+
+class ClaimItem(LedgerTable):
+    value = JSONAttribute()
+
+    @staticmethod
+    def key_for(key: str) -> tuple[str, str]:
+        return f"CLAIM#{key}", "CLAIM"

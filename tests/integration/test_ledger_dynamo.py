@@ -131,12 +131,14 @@ def test_books_match_the_reference_after_every_kind_of_operation(local_aws):
     for store in (dynamo, memory):
         ledger = Ledger(store, lambda: NOW, default_expires_after="P12M")
         ledger.grant(f"{member}-g1", member, "b", 100, available_after="P14D")
-        ledger.grant(f"{member}-g2", member, "b", 50, expires_at=NOW + timedelta(days=3))
+        ledger.grant(f"{member}-g2", member, "b", 50, expires_at=NOW + timedelta(days=3), reference="order-9")
+        ledger.grant(f"{member}-g3", member, "b", 8, reference="order-9", campaign="launch")
         ledger.adjust(f"{member}-a", member, 5, "goodwill")
         ledger.hold(f"{member}-h", member, 30)
         ledger.post(f"{member}-p", f"{member}-h", 20)
         ledger.reverse(f"{member}-x", f"{member}-g2", 30)
         ledger.transfer(f"{member}-t", member, f"{member}-2", 1)
+        ledger.reverse_reference(f"{member}-refund", member, "order-9", 12)
     assert canonical(dynamo.book(member)) == canonical(memory.book(member))
     assert canonical(dynamo.book(f"{member}-2")) == canonical(memory.book(f"{member}-2"))
-    assert dynamo.reversed_amount(f"{member}-g2") == 30
+    assert dynamo.reversed_amount(f"{member}-g2") == 30 + 12  # the refund took from the oldest first

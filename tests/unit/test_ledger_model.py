@@ -252,3 +252,27 @@ def test_a_reversal_beyond_what_is_left_is_refused_by_the_store():
 
     with pytest.raises(model.StaleDecision):
         store.commit(concurrent, NOW)
+
+
+def test_reversal_by_reference_covers_the_set_decided_at_first_delivery():
+    clock = {"now": NOW}
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: clock["now"])
+    ledger.grant("g1", "m", "b", 30, reference="order-1")
+    clock["now"] += timedelta(seconds=1)
+    ledger.grant("g2", "m", "b", 50, reference="order-1")
+    ledger.grant("g3", "m", "b", 7, reference="order-2")
+
+    partial = ledger.reverse_reference("refund-1", "m", "order-1", 40)
+    ledger.grant("g4", "m", "b", 9, reference="order-1")  # after the refund was decided
+    again = ledger.reverse_reference("refund-1", "m", "order-1", 40)
+
+    assert [(t.meta()["reverses"], t.amount) for t in partial] == [("g1", 30), ("g2", 10)]  # oldest first
+    assert again == partial
+    assert store.book("m").posted == 30 + 50 + 7 + 9 - 40
+    with pytest.raises(model.ExistsWithDifferentFields):
+        ledger.reverse_reference("refund-1", "m", "order-1", 41)
+    rest = ledger.reverse_reference("refund-2", "m", "order-1")
+    assert [(t.meta()["reverses"], t.amount) for t in rest] == [("g2", 40), ("g4", 9)]
+    with pytest.raises(model.InvalidTransfer):
+        ledger.reverse_reference("refund-3", "m", "no-such-order")
