@@ -44,9 +44,11 @@ soak: deps ## The ledger contract suite over many seeds: in memory (SEEDS=3000) 
 	LEDGER_DYNAMO_SEEDS=$(or $(DYNAMO_SEEDS),40) LEDGER_DYNAMO_STEPS=$(or $(STEPS),400) \
 		$(PY) -m pytest tests/integration/test_ledger_dynamo.py -q -k agrees
 
-bench: deps ## Benchmarks (see BENCHMARKS.md)
+bench: deps ## Benchmarks (see BENCHMARKS.md); installs the peers they compare with
+	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) bench/importtime.py
 	$(PY) bench/ledger.py
+	$(PY) bench/rules.py
 
 reset: ## Forget all local state (.local/ or $$PUNCHCARD_STATE_DIR): stop `make dev` first
 	rm -rf "$(STATE_DIR)"

@@ -1,0 +1,156 @@
+"""Evaluate an event against a compiled ruleset: which activities pay, how much, and why not.
+
+A :class:`Ruleset` is compiled once per version and indexed by trigger, so an event only
+meets the activities listening for its type. For each candidate, in order: status,
+schedule (in the activity's timezone), audience (tiers, segments), conditions, reward. Then
+stacking: ``stack`` activities all pay; within an ``exclusive:<group>`` the highest priority
+wins; among ``highest_wins`` activities the one paying most wins. Limits and budgets are not
+decided here: they need counters shared by concurrent events, which the pipeline keeps with
+conditional writes. Each outcome carries them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.rules.activity import DAYS, Activity
+
+_UTC = ZoneInfo("UTC")
+
+
+class Facts:
+    """What conditions read: ``event``, ``member`` and ``time`` (local to the activity)."""
+
+    __slots__ = ("_times", "at", "event", "member", "time")
+
+    def __init__(self, event: dict[str, Any], member: dict[str, Any], at: datetime) -> None:
+        attributes = event.get("attributes")
+        self.event = event if isinstance(attributes, dict) else {**event, "attributes": {}}
+        self.member = member
+        self.at = at
+        self._times: dict[Any, dict[str, Any]] = {}
+        self.time: dict[str, Any] = {}
+
+    def in_zone(self, zone: ZoneInfo) -> Facts:
+        times = self._times.get(zone)
+        if times is None:
+            local = self.at.astimezone(zone)
+            times = self._times[zone] = {"day_of_week": DAYS[local.weekday()], "hour": local.hour,
+                                         "local_date": local.date().isoformat(),
+                                         "local_time": local.strftime("%H:%M")}
+        self.time = times
+        return self
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An activity that pays for this event (before limits): what the ledger will be asked."""
+
+    activity_id: str
+    version: int
+    index: int
+    points: int
+    pending_for: str | None
+    expires_after: str | None
+    activity: Activity = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    activity_id: str
+    name: str
+    matched: bool
+    reason: str | None
+    points: int = 0
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    outcomes: tuple[Outcome, ...]
+    explanations: tuple[Explanation, ...] = ()
+
+
+class Ruleset:
+    """A brand's active activities at one version, compiled and indexed by trigger."""
+
+    def __init__(self, activities: Iterable[Activity], version: str | int = 0) -> None:
+        self.version = version
+        self.activities = tuple(activities)
+        by_trigger: dict[str, list[Activity]] = {}
+        for activity in self.activities:
+            by_trigger.setdefault(activity.trigger, []).append(activity)
+        # priority order fixes outcome indexes (and so grant ids) whatever the storage order
+        self.by_trigger = {trigger: tuple(sorted(group, key=lambda a: (-a.priority, a.id)))
+                           for trigger, group in by_trigger.items()}
+
+    def evaluate(self, event: dict[str, Any], member: dict[str, Any], at: datetime, *,
+                 explain: bool = False) -> Evaluation:
+        facts = Facts(event, member, at)
+        candidates = self.by_trigger.get(event.get("type"), ())
+        paying: list[tuple[Activity, int]] = []
+        why: dict[str, tuple[str | None, int]] = {}
+        tier = member.get("tier")
+        segments = member.get("segments") or ()
+        for activity in candidates:
+            reason = _refusal(activity, facts, at, tier, segments)
+            points = 0
+            if reason is None:
+                points, reason = activity.reward.points_for(facts, tier)
+            if reason is None:
+                paying.append((activity, points))
+            why[activity.id] = (reason, points)
+        winners = _stack(paying, why)
+        outcomes = tuple(Outcome(a.id, a.version, i, points, a.pending_for, a.expires_after, a)
+                         for i, (a, points) in enumerate(winners))
+        if not explain:
+            return Evaluation(outcomes)
+        explanations = []
+        for activity in self.activities:
+            reason, points = why.get(activity.id, ("trigger_mismatch", 0))
+            explanations.append(Explanation(activity.id, activity.name, reason is None, reason, points))
+        return Evaluation(outcomes, tuple(explanations))
+
+
+def _refusal(activity: Activity, facts: Facts, at: datetime, tier, segments) -> str | None:
+    if activity.status != "active":
+        return f"status_{activity.status}"
+    if not activity.always_open:
+        closed = activity.schedule.open_at(at)
+        if closed:
+            return closed
+    if activity.tiers is not None and tier not in activity.tiers:
+        return "tier_not_in_audience"
+    if activity.segments is not None and not activity.segments.intersection(segments):
+        return "segment_not_in_audience"
+    if activity.condition is not None and not activity.condition(
+            facts.in_zone(activity.schedule.zone) if activity.needs_time else facts):
+        return "conditions_not_met"
+    return None
+
+
+def _stack(paying: list[tuple[Activity, int]], why: dict) -> list[tuple[Activity, int]]:
+    """Apply stacking; losers get their reason in ``why``. Keeps the candidates' order."""
+    keep = {a.id for a, _ in paying}
+    groups: dict[str, list[tuple[Activity, int]]] = {}
+    for activity, points in paying:
+        group = activity.exclusive_group
+        if group is not None:
+            groups.setdefault(group, []).append((activity, points))
+    for group, members in groups.items():
+        best = min(members, key=lambda m: (-m[0].priority, -m[1], m[0].id))
+        for activity, points in members:
+            if activity is not best[0]:
+                keep.discard(activity.id)
+                why[activity.id] = (f"lost_to_exclusive:{group}", points)
+    highest = [(a, p) for a, p in paying if a.stacking == "highest_wins"]
+    if highest:
+        best = min(highest, key=lambda m: (-m[1], -m[0].priority, m[0].id))
+        for activity, points in highest:
+            if activity is not best[0]:
+                keep.discard(activity.id)
+                why[activity.id] = ("lost_to_highest_wins", points)
+    return [(a, p) for a, p in paying if a.id in keep]
