@@ -40,11 +40,24 @@ AT = datetime(2026, 6, 2, 10, 30, tzinfo=UTC)
 EVENTS = 10_000
 
 
-def workload(n_activities: int, seed: int = 7):
+BROAD_PER_TYPE = 2  # in the selective workload: base-earn rules that apply to most events
+PRODUCTS = [f"P{i:04d}" for i in range(2000)]
+
+
+def workload(n_activities: int, seed: int = 7, mix: str = "broad"):
+    """``broad``: every activity's conditions are broad (payouts grow with the activities).
+    ``selective``: 2 broad activities per event type; the rest each name products (the
+    first condition: the event's product is one or a few of 2,000), as product, post and
+    campaign rules do in real programs."""
     rng = random.Random(seed)
     activities = []
     for i in range(n_activities):
         leaves = []
+        if mix == "selective" and i >= BROAD_PER_TYPE * len(TYPES):
+            products = rng.sample(PRODUCTS, rng.choice([1, 1, 3]))
+            leaves.append({"fact": "event.attributes.product", "operator": "==", "value": products[0]}
+                          if len(products) == 1 else
+                          {"fact": "event.attributes.product", "operator": "in", "value": products})
         for _ in range(rng.randint(1, 3)):
             kind = rng.choice(["amount", "amount_between", "sku_in", "channel", "tier", "quantity"])
             if kind == "amount":
@@ -65,13 +78,15 @@ def workload(n_activities: int, seed: int = 7):
                 leaves.append({"fact": "event.attributes.quantity", "operator": ">=", "value": rng.randint(1, 5)})
         reward = {"points": rng.randint(5, 100)} if rng.random() < 0.6 else \
             {"per_unit": {"fact": "event.attributes.amount", "points": rng.randint(1, 3)}}
+        event_type = TYPES[i % len(TYPES)] if mix == "selective" and i < BROAD_PER_TYPE * len(TYPES) \
+            else rng.choice(TYPES)
         activities.append({"id": f"act{i:04d}", "name": f"activity {i}", "status": "active",
-                           "trigger": {"event": rng.choice(TYPES)}, "conditions": {"all": leaves}, "reward": reward})
+                           "trigger": {"event": event_type}, "conditions": {"all": leaves}, "reward": reward})
     events = []
     for _ in range(EVENTS):
         events.append(({"type": rng.choice(TYPES), "attributes": {
             "amount": rng.randint(0, 400) / 2, "sku": rng.choice(SKUS), "channel": rng.choice(CHANNELS),
-            "quantity": rng.randint(1, 6)}}, {"tier": rng.choice(TIERS)}))
+            "quantity": rng.randint(1, 6), "product": rng.choice(PRODUCTS)}}, {"tier": rng.choice(TIERS)}))
     return activities, events
 
 
@@ -168,6 +183,10 @@ def business_rules_engine(activities):
             return self.event["attributes"]["channel"]
 
         @string_rule_variable
+        def product(self):
+            return self.event["attributes"]["product"]
+
+        @string_rule_variable
         def tier(self):
             return self.member["tier"]
 
@@ -231,12 +250,18 @@ def measure(evaluate, events, repeat: int = 3) -> float:
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [100, 1000]
     print(f"rules engines, {EVENTS:,} events, 10 event types, collect semantics, python {sys.version.split()[0]}")
+    for mix in ("selective", "broad"):
+        run(mix, sizes)
+
+
+def run(mix: str, sizes: list[int]) -> None:
+    print(f"\n=== {mix} workload ===")
     rates: dict[tuple[str, int], float] = {}
     for size in sizes:
-        activities, events = workload(size)
+        activities, events = workload(size, mix=mix)
         expected = [reference(activities, e, m) for e, m in events]
         matches = sum(len(x) for x in expected)
-        print(f"\n{size} activities: {matches:,} payouts over {EVENTS:,} events (checked against the reference)")
+        print(f"{size} activities: {matches:,} payouts over {EVENTS:,} events (checked against the reference)")
         for name, build in ENGINES.items():
             evaluate = build(activities)
             wrong = sum(1 for (e, m), want in zip(events, expected, strict=True) if evaluate(e, m) != want)

@@ -215,3 +215,20 @@ def facts_of(node: Any) -> set[str]:
         return {node["fact"]}
     children = node.get("all") or node.get("any") or ([node["not"]] if "not" in node else [])
     return set().union(*(facts_of(child) for child in children)) if children else set()
+
+
+def necessary_values(node: Any) -> tuple[str, tuple] | None:
+    """A ``(fact, values)`` the condition cannot hold without: a top-level ``==`` or ``in``
+    on strings or numbers (not booleans, not time facts). Lets a ruleset index activities by
+    the values an event must carry, instead of trying each."""
+    if not isinstance(node, dict):
+        return None
+    for leaf in node["all"] if isinstance(node.get("all"), list) else [node]:
+        if not isinstance(leaf, dict) or "fact" not in leaf or str(leaf["fact"]).startswith("time."):
+            continue
+        operator, value = leaf.get("operator"), leaf.get("value")
+        if operator == "==" and type(value) in (str, int, float):
+            return leaf["fact"], (value,)
+        if operator == "in" and isinstance(value, list) and value and all(type(v) in (str, int, float) for v in value):
+            return leaf["fact"], tuple(value)
+    return None

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.rules.activity import DAYS, Activity
+from chalicelib.rules.conditions import getter, necessary_values
 
 _UTC = ZoneInfo("UTC")
 
@@ -74,6 +76,45 @@ class Evaluation:
     explanations: tuple[Explanation, ...] = ()
 
 
+class _Trigger:
+    """The activities of one trigger, in priority order, with an index on the values their
+    conditions require: an event meets only the activities its values can satisfy (plus those
+    with nothing to index). The index only narrows; every candidate's conditions still run."""
+
+    _HASHABLE = frozenset({str, int, float, Decimal})
+
+    def __init__(self, activities: list[Activity]) -> None:
+        # priority order fixes outcome indexes (and so grant ids) whatever the storage order
+        self.all = tuple(sorted(activities, key=lambda a: (-a.priority, a.id)))
+        self.rank = {a.id: i for i, a in enumerate(self.all)}
+        self.scan: list[Activity] = []
+        tables: dict[str, dict[Any, list[Activity]]] = {}
+        for activity in self.all:
+            key = necessary_values(activity.source.get("conditions"))
+            if key is None:
+                self.scan.append(activity)
+                continue
+            fact, values = key
+            table = tables.setdefault(fact, {})
+            for value in dict.fromkeys(values):
+                table.setdefault(value, []).append(activity)
+        self.indexes = tuple((getter(fact), table) for fact, table in tables.items())
+
+    def candidates(self, facts: Facts) -> list[Activity] | tuple[Activity, ...]:
+        if not self.indexes:
+            return self.all
+        found = list(self.scan)
+        for get, table in self.indexes:
+            value = get(facts)
+            if type(value) in self._HASHABLE:  # booleans never hit: none are indexed
+                hit = table.get(value)
+                if hit:
+                    found.extend(hit)
+        if len(found) > len(self.scan):
+            found.sort(key=lambda a: self.rank[a.id])
+        return found
+
+
 class Ruleset:
     """A brand's active activities at one version, compiled and indexed by trigger."""
 
@@ -83,14 +124,13 @@ class Ruleset:
         by_trigger: dict[str, list[Activity]] = {}
         for activity in self.activities:
             by_trigger.setdefault(activity.trigger, []).append(activity)
-        # priority order fixes outcome indexes (and so grant ids) whatever the storage order
-        self.by_trigger = {trigger: tuple(sorted(group, key=lambda a: (-a.priority, a.id)))
-                           for trigger, group in by_trigger.items()}
+        self.triggers = {trigger: _Trigger(group) for trigger, group in by_trigger.items()}
 
     def evaluate(self, event: dict[str, Any], member: dict[str, Any], at: datetime, *,
                  explain: bool = False) -> Evaluation:
         facts = Facts(event, member, at)
-        candidates = self.by_trigger.get(event.get("type"), ())
+        trigger = self.triggers.get(event.get("type"))
+        candidates = () if trigger is None else trigger.all if explain else trigger.candidates(facts)
         paying: list[tuple[Activity, int]] = []
         why: dict[str, tuple[str | None, int]] = {}
         tier = member.get("tier")

@@ -209,3 +209,28 @@ def test_compiled_conditions_agree_with_the_reference_interpreter(tree, attrs, t
     compiled = compile_condition(tree)(facts)
 
     assert compiled == rules_reference.holds(tree, {"type": "t", "attributes": attrs}, member, {})
+
+
+# -- the value index narrows candidates but never changes the result ----------------------------
+
+index_leaf = st.one_of(
+    st.builds(lambda f, v: {"fact": f, "operator": "==", "value": v}, st.sampled_from(FACTS),
+              st.one_of(st.integers(-3, 3), st.sampled_from(["a", "b", "gold"]), st.booleans())),
+    st.builds(lambda f, v: {"fact": f, "operator": "in", "value": v}, st.sampled_from(FACTS),
+              st.lists(st.one_of(st.integers(-3, 3), st.floats(-3, 3, allow_nan=False), st.sampled_from(["a", "b"])),
+                       min_size=1, max_size=3)))
+activity_conditions = st.one_of(index_leaf, trees, st.builds(lambda a, b: {"all": [a, b]}, index_leaf, trees))
+
+
+@settings(max_examples=200)
+@given(st.lists(activity_conditions, min_size=1, max_size=12), st.lists(attributes, min_size=1, max_size=8),
+       st.sampled_from(["gold", "silver"]))
+def test_the_value_index_never_changes_who_pays(conditions, events, tier):
+    ruleset = Ruleset([activity(f"a{i}", conditions=c, priority=i % 3) for i, c in enumerate(conditions)])
+    member = {"tier": tier, "counters": {"n": 1}}
+
+    for attrs in events:
+        event = {"type": "purchase", "attributes": attrs}
+        indexed = ruleset.evaluate(event, member, AT).outcomes
+        exhaustive = ruleset.evaluate(event, member, AT, explain=True).outcomes
+        assert indexed == exhaustive
