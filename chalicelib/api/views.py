@@ -50,8 +50,9 @@ def balance(member_id: str, book: ledger.MemberBook, now: datetime) -> dict[str,
 
 
 def ledger_entry(transfer: ledger.Transfer, member_id: str, viewer_brand: str | None = None) -> dict[str, Any]:
-    """One transfer as the member's history shows it. ``points`` is its effect on the posted
-    balance (0 for holds and voids); a brand sees other brands' references and metadata as null."""
+    """One transfer as the member's history shows it. ``amount`` is signed from the member's
+    side (+ in, - out); ``points`` is its effect on the posted balance (0 for holds and voids);
+    a brand sees other brands' references and metadata as null."""
     credit = transfer.credit == ledger.member_account(member_id)
     phase = "hold" if transfer.pending else "post" if transfer.post_pending_id else \
         "void" if transfer.void_pending_id else None
@@ -67,7 +68,7 @@ def ledger_entry(transfer: ledger.Transfer, member_id: str, viewer_brand: str | 
         "code": transfer.code,
         "phase": phase,
         "pending_id": transfer.post_pending_id or transfer.void_pending_id,
-        "amount": transfer.amount,
+        "amount": transfer.amount if credit else -transfer.amount,
         "direction": "credit" if credit else "debit",
         "points": points,
         "brand_id": brand_id,

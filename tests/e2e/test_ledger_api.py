@@ -58,7 +58,7 @@ def test_a_debit_beyond_the_balance_is_refused_whole(stack, brand):
     assert refused.json()["error"] == {"code": "insufficient_points", "message": "Not enough points available.",
                                        "details": {"available": 40, "requested": 41}}
     assert taken.status_code == 201
-    assert taken.json()["points"] == -40
+    assert (taken.json()["points"], taken.json()["amount"], taken.json()["direction"]) == (-40, -40, "debit")
     assert call(stack, "GET", f"/v1/members/{member_id}/balance", brand["api_key"]).json()["available"] == 0
 
 
