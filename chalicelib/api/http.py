@@ -141,3 +141,14 @@ def guard_requests(request, get_response: Callable) -> Response:
         # Chalice serialises dict bodies as JSON but leaves the header to API Gateway's default.
         response.headers["Content-Type"] = JSON
     return conform_error(response)
+
+
+def query(request, *allowed: str) -> dict[str, str]:
+    """The request's query parameters, refusing any the route does not document (a typo such
+    as ``?chanel=`` would otherwise be silently ignored)."""
+    params = dict(request.query_params or {})
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise errors.BadRequest(f"Unknown query parameter: {unknown[0]!r}.", code="unknown_parameter",
+                                details={"parameter": unknown[0], "allowed": list(allowed)})
+    return params

@@ -34,7 +34,7 @@ def create_member(principal):
 @route(bp, "/v1/members", roles=("brand", "admin"))
 def list_members(principal):
     request = bp.current_request
-    limit, start_key = page_request(request)
+    limit, start_key = page_request(request, "brand_id")
     requested = (request.query_params or {}).get("brand_id")
     if requested is not None and not ULID.fullmatch(requested):
         raise errors.BadRequest("brand_id is not an id.", code="invalid_parameter", details={"parameter": "brand_id"})

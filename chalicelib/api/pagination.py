@@ -18,8 +18,11 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
-def page_request(request) -> tuple[int, dict[str, Any] | None]:
-    params = request.query_params or {}
+def page_request(request, *other_params: str) -> tuple[int, dict[str, Any] | None]:
+    """``limit`` and the decoded ``cursor``; any parameter not in ``other_params`` is a 400."""
+    from chalicelib.api.http import query
+
+    params = query(request, "limit", "cursor", *other_params)
     raw_limit = params.get("limit", str(DEFAULT_LIMIT))
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
         raise errors.BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}.", code="invalid_limit",

@@ -77,3 +77,32 @@ def ledger_entry(transfer: ledger.Transfer, member_id: str, viewer_brand: str | 
         "lot": lot,
         "created_at": iso(transfer.timestamp),
     }
+
+
+def activity(head) -> dict[str, Any]:
+    """An activity as its brand sees it: the current version's JSON and its bookkeeping."""
+    return {**head.definition, "id": head.activity_id, "brand_id": head.pk.removeprefix("BRAND#"),
+            "version": int(head.version), "status": head.status, "channel": head.channel,
+            "created_at": iso(head.created_at), "updated_at": iso(head.updated_at)}
+
+
+def activity_for_members(head) -> dict[str, Any]:
+    """What a member sees of an active activity: what it pays and its terms, not its logic."""
+    definition = head.definition
+    return {"id": head.activity_id, "brand_id": head.pk.removeprefix("BRAND#"), "name": head.name,
+            "description": definition.get("description"), "channel": head.channel,
+            "trigger": definition["trigger"]["event"], "reward": definition["reward"],
+            "limits": definition.get("limits", []), "schedule": definition.get("schedule"),
+            "pending_for": definition.get("pending_for"), "expires_after": definition.get("expires_after")}
+
+
+def simulation(result, at: datetime) -> dict[str, Any]:
+    return {
+        "evaluated_at": iso(at),
+        "points": sum(o.points for o in result.outcomes),
+        "outcomes": [{"activity_id": o.activity_id, "version": o.version, "points": o.points,
+                      "pending_for": o.pending_for, "expires_after": o.expires_after,
+                      "limits": o.activity.source.get("limits", [])} for o in result.outcomes],
+        "activities": [{"activity_id": e.activity_id, "name": e.name, "matched": e.matched, "reason": e.reason,
+                        "points": e.points} for e in result.explanations],
+    }

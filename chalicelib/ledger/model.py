@@ -116,8 +116,14 @@ def duration(text: str):
         value = isodate.parse_duration(text)
     except (isodate.ISO8601Error, ValueError, TypeError) as e:
         raise InvalidTransfer(f"{text!r} is not an ISO 8601 duration such as P12M or P14D") from e
-    if (datetime(2000, 1, 1) + value) <= datetime(2000, 1, 1):
+    try:
+        end = datetime(2000, 1, 1) + value
+    except (OverflowError, ValueError):
+        end = datetime.max
+    if end <= datetime(2000, 1, 1):
         raise InvalidTransfer(f"{text!r} must be a positive duration")
+    if end > datetime(3000, 1, 1):
+        raise InvalidTransfer(f"{text!r} is longer than a thousand years")
     return value
 
 

@@ -13,10 +13,11 @@ from chalicelib.store.base import PunchcardModel
 from chalicelib.store.identity import IdentityTable
 from chalicelib.store.ledger import LedgerTable
 from chalicelib.store.members import MembersTable
+from chalicelib.store.rules import RulesTable
 from chalicelib.store.system import SystemRecord
 
 # One model per table: the one that declares its keys and indexes (entity models subclass it).
-MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable, MembersTable, LedgerTable)
+MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable, MembersTable, LedgerTable, RulesTable)
 
 
 def ttl_attribute(model: type[PunchcardModel]) -> str | None:

@@ -1,0 +1,1 @@
+"""Activities (earning rules) as brands manage them: versioned storage and the live ruleset."""

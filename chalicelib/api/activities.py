@@ -1,0 +1,89 @@
+"""Activities: brands manage their earning rules and simulate events; members browse them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalice import Blueprint, Response
+
+from chalicelib import errors
+from chalicelib.activities import service
+from chalicelib.api import views
+from chalicelib.api.http import json_body, query, route
+from chalicelib.api.validation import validate
+
+bp = Blueprint(__name__)
+
+CHANNELS = ("facebook", "twitter", "instagram", "online", "in_store", "newsletter", "profile", "referral",
+            "banking", "app", "other")
+STATUSES = ("draft", "active", "paused", "archived")
+
+
+def _query(name: str, allowed: tuple[str, ...]) -> str | None:
+    value = query(bp.current_request, "channel", "status").get(name)
+    if value is not None and value not in allowed:
+        raise errors.BadRequest(f"{name} is one of: {', '.join(allowed)}.", code="invalid_parameter",
+                                details={"parameter": name, "allowed": list(allowed)})
+    return value
+
+
+@route(bp, "/v1/activities", methods=("POST",), roles=("brand",))
+def create_activity(principal):
+    definition = validate("ActivityInput", json_body(bp.current_request))
+    head = service.create(principal.brand_id, definition, datetime.now(UTC))
+    return Response(status_code=201, body=views.activity(head))
+
+
+@route(bp, "/v1/activities", roles=("brand", "member"))
+def list_activities(principal):
+    channel, status = _query("channel", CHANNELS), _query("status", STATUSES)
+    if principal.role == "brand":
+        heads = service.listed(principal.brand_id, channel=channel, status=status)
+        return {"items": [views.activity(h) for h in heads], "next_cursor": None}
+    from chalicelib.members import store as members
+
+    items = []
+    for enrolment in members.enrolments(principal.member_id):
+        items += [views.activity_for_members(h) for h in
+                  service.listed(enrolment.brand_id, channel=channel, status="active")]
+    return {"items": items, "next_cursor": None}
+
+
+@route(bp, "/v1/activities/simulate", methods=("POST",), roles=("brand",))
+def simulate_activity(principal):
+    body = validate("ActivitySimulation", json_body(bp.current_request))
+    now = datetime.now(UTC)
+    member = {}
+    if body.get("member_id"):
+        from chalicelib.activities.facts import member_facts
+        from chalicelib.members import service as members
+
+        members.enrolled_profile(body["member_id"], principal.brand_id)
+        member = member_facts(body["member_id"], now)
+    member = {**member, **body.get("member", {})}
+    event = body["event"]
+    at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00")) if event.get("occurred_at") else now
+    try:
+        result = service.simulate(principal.brand_id, event, member, at, body.get("activity"))
+    except errors.ValidationFailed as e:  # the draft's pointers, relative to this body
+        pointer = "/activity" + e.details.get("pointer", "")
+        raise errors.ValidationFailed(e.message.replace(e.details.get("pointer", ""), pointer, 1),
+                                      details={**e.details, "pointer": pointer}) from None
+    return views.simulation(result, at)
+
+
+@route(bp, "/v1/activities/{activity_id}", roles=("brand",))
+def get_activity(activity_id, principal):
+    return views.activity(service.get(principal.brand_id, activity_id))
+
+
+@route(bp, "/v1/activities/{activity_id}", methods=("PUT",), roles=("brand",))
+def update_activity(activity_id, principal):
+    service.get(principal.brand_id, activity_id)  # 404 before any 400: ids are never probed
+    definition = validate("ActivityInput", json_body(bp.current_request))
+    return views.activity(service.update(principal.brand_id, activity_id, definition, datetime.now(UTC)))
+
+
+@route(bp, "/v1/activities/{activity_id}", methods=("DELETE",), roles=("brand",))
+def archive_activity(activity_id, principal):
+    return views.activity(service.archive(principal.brand_id, activity_id, datetime.now(UTC)))
