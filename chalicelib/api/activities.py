@@ -72,6 +72,29 @@ def simulate_activity(principal):
     return views.simulation(result, at)
 
 
+@route(bp, "/v1/activities/templates", roles=("brand",))
+def list_templates(principal):
+    from chalicelib.rules.templates import TEMPLATES
+
+    return {"items": [views.template(t) for t in TEMPLATES.values()], "next_cursor": None}
+
+
+@route(bp, "/v1/activities/templates/{template_id}", methods=("POST",), roles=("brand",))
+def use_template(template_id, principal):
+    from chalicelib.rules.templates import TEMPLATES
+
+    template = TEMPLATES.get(template_id)
+    if template is None:
+        raise errors.NotFound("No such template.", details={"template_id": template_id})
+    body = validate("TemplateUse", json_body(bp.current_request))
+    rendered = template.render(body.get("parameters"))
+    for definition in rendered:  # every activity checked before any is stored
+        validate("ActivityInput", definition)
+    now = datetime.now(UTC)
+    heads = [service.create(principal.brand_id, definition, now) for definition in rendered]
+    return Response(status_code=201, body={"items": [views.activity(h) for h in heads], "next_cursor": None})
+
+
 @route(bp, "/v1/activities/{activity_id}", roles=("brand",))
 def get_activity(activity_id, principal):
     return views.activity(service.get(principal.brand_id, activity_id))

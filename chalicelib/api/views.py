@@ -106,3 +106,11 @@ def simulation(result, at: datetime) -> dict[str, Any]:
         "activities": [{"activity_id": e.activity_id, "name": e.name, "matched": e.matched, "reason": e.reason,
                         "points": e.points} for e in result.explanations],
     }
+
+
+def template(t) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "description": t.description, "channel": t.channel,
+            "parameters": [{"name": p.name, "type": p.kind, "default": p.default, "description": p.description,
+                            "minimum": p.minimum, "choices": list(p.choices) if p.choices else None}
+                           for p in t.parameters],
+            "activities": t.render()}

@@ -104,3 +104,22 @@ def test_members_see_the_active_activities_of_their_brands_by_channel(stack, bra
     assert "conditions" not in seen.json()["items"][0]
     assert wrong.status_code == 400
     assert wrong.json()["error"]["code"] == "invalid_parameter"
+
+
+def test_templates_create_draft_activities_from_parameters(stack, brand):
+    key = brand["api_key"]
+    listed = call(stack, "GET", "/v1/activities/templates", key).json()["items"]
+
+    used = call(stack, "POST", "/v1/activities/templates/referral", key, json={"parameters": {"referrer_points": 700}})
+    bad = call(stack, "POST", "/v1/activities/templates/social", key, json={"parameters": {"network": "myspace"}})
+    missing = call(stack, "POST", "/v1/activities/templates/no-such", key, json={})
+
+    assert {"purchase", "newsletter", "referral", "social", "milestone"} <= {t["id"] for t in listed}
+    assert used.status_code == 201, used.text
+    created = used.json()["items"]
+    assert [(a["trigger"]["event"], a["reward"], a["status"]) for a in created] == [
+        ("referral.completed", {"points": 700}, "draft"), ("referral.joined", {"points": 250}, "draft")]
+    assert call(stack, "GET", f"/v1/activities/{created[0]['id']}", key).status_code == 200
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"]["pointer"] == "/parameters/network"
+    assert missing.status_code == 404

@@ -75,7 +75,8 @@ def test_every_operation_conforms_and_never_fails(case, api_schema):
         assert "pointer" in response.json()["error"]["details"], response.text
 
 
-SEMANTICALLY_CHECKED = {"POST /v1/activities", "PUT /v1/activities/{activity_id}", "POST /v1/activities/simulate"}
+SEMANTICALLY_CHECKED = {"POST /v1/activities", "PUT /v1/activities/{activity_id}", "POST /v1/activities/simulate",
+                        "POST /v1/activities/templates/{template_id}"}  # parameters depend on the template
 
 
 EXERCISED: Counter[str] = Counter()
