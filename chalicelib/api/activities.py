@@ -7,12 +7,19 @@ from datetime import UTC, datetime
 from chalice import Blueprint, Response
 
 from chalicelib import errors
-from chalicelib.activities import service
 from chalicelib.api import views
 from chalicelib.api.http import json_body, query, route
 from chalicelib.api.validation import validate
 
 bp = Blueprint(__name__)
+
+
+def _service():
+    """The activities service, imported on first use: it brings the rules engine (zoneinfo,
+    decimal) and the rules table's models, which requests that never touch activities skip."""
+    from chalicelib.activities import service
+
+    return service
 
 CHANNELS = ("facebook", "twitter", "instagram", "online", "in_store", "newsletter", "profile", "referral",
             "banking", "app", "other")
@@ -30,7 +37,7 @@ def _query(name: str, allowed: tuple[str, ...]) -> str | None:
 @route(bp, "/v1/activities", methods=("POST",), roles=("brand",))
 def create_activity(principal):
     definition = validate("ActivityInput", json_body(bp.current_request))
-    head = service.create(principal.brand_id, definition, datetime.now(UTC))
+    head = _service().create(principal.brand_id, definition, datetime.now(UTC))
     return Response(status_code=201, body=views.activity(head))
 
 
@@ -38,14 +45,14 @@ def create_activity(principal):
 def list_activities(principal):
     channel, status = _query("channel", CHANNELS), _query("status", STATUSES)
     if principal.role == "brand":
-        heads = service.listed(principal.brand_id, channel=channel, status=status)
+        heads = _service().listed(principal.brand_id, channel=channel, status=status)
         return {"items": [views.activity(h) for h in heads], "next_cursor": None}
     from chalicelib.members import store as members
 
     items = []
     for enrolment in members.enrolments(principal.member_id):
         items += [views.activity_for_members(h) for h in
-                  service.listed(enrolment.brand_id, channel=channel, status="active")]
+                  _service().listed(enrolment.brand_id, channel=channel, status="active")]
     return {"items": items, "next_cursor": None}
 
 
@@ -64,7 +71,7 @@ def simulate_activity(principal):
     event = body["event"]
     at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00")) if event.get("occurred_at") else now
     try:
-        result = service.simulate(principal.brand_id, event, member, at, body.get("activity"))
+        result = _service().simulate(principal.brand_id, event, member, at, body.get("activity"))
     except errors.ValidationFailed as e:  # the draft's pointers, relative to this body
         pointer = "/activity" + e.details.get("pointer", "")
         raise errors.ValidationFailed(e.message.replace(e.details.get("pointer", ""), pointer, 1),
@@ -91,22 +98,22 @@ def use_template(template_id, principal):
     for definition in rendered:  # every activity checked before any is stored
         validate("ActivityInput", definition)
     now = datetime.now(UTC)
-    heads = [service.create(principal.brand_id, definition, now) for definition in rendered]
+    heads = [_service().create(principal.brand_id, definition, now) for definition in rendered]
     return Response(status_code=201, body={"items": [views.activity(h) for h in heads], "next_cursor": None})
 
 
 @route(bp, "/v1/activities/{activity_id}", roles=("brand",))
 def get_activity(activity_id, principal):
-    return views.activity(service.get(principal.brand_id, activity_id))
+    return views.activity(_service().get(principal.brand_id, activity_id))
 
 
 @route(bp, "/v1/activities/{activity_id}", methods=("PUT",), roles=("brand",))
 def update_activity(activity_id, principal):
-    service.get(principal.brand_id, activity_id)  # 404 before any 400: ids are never probed
+    _service().get(principal.brand_id, activity_id)  # 404 before any 400: ids are never probed
     definition = validate("ActivityInput", json_body(bp.current_request))
-    return views.activity(service.update(principal.brand_id, activity_id, definition, datetime.now(UTC)))
+    return views.activity(_service().update(principal.brand_id, activity_id, definition, datetime.now(UTC)))
 
 
 @route(bp, "/v1/activities/{activity_id}", methods=("DELETE",), roles=("brand",))
 def archive_activity(activity_id, principal):
-    return views.activity(service.archive(principal.brand_id, activity_id, datetime.now(UTC)))
+    return views.activity(_service().archive(principal.brand_id, activity_id, datetime.now(UTC)))
