@@ -40,6 +40,8 @@ from chalicelib.ledger import model
 from chalicelib.ledger.model import (
     Code,
     ExistsWithDifferentFields,
+    Guard,
+    GuardChanged,
     Hold,
     Lot,
     MemberBook,
@@ -53,6 +55,7 @@ from chalicelib.ledger.model import (
 from chalicelib.store.ledger import (
     BookItem,
     ClaimItem,
+    GuardItem,
     HoldItem,
     LedgerTable,
     LotItem,
@@ -206,15 +209,50 @@ class DynamoLedgerStore:
         for item in TransferItem.scan(TransferItem.sk == "TRANSFER"):
             yield _from_item(item)
 
-    def claim(self, key: str, value: dict) -> dict:
-        """Store ``value`` under ``key`` unless something is there already; return what is."""
-        try:
-            ClaimItem(*ClaimItem.key_for(key), value=value).save(condition=ClaimItem.pk.does_not_exist())
-            return value
-        except PutError as e:
-            if e.cause_response_code != "ConditionalCheckFailedException":
-                raise
-        return ClaimItem.get(*ClaimItem.key_for(key), consistent_read=True).value
+    def read_guards(self, keys: list[str]) -> dict[str, tuple[int, dict]]:
+        """``{key: (version, state)}`` in one strongly consistent batch; never written: ``(0, {})``."""
+        found = {key: (0, {}) for key in keys}
+        if keys:
+            for item in GuardItem.batch_get([GuardItem.key_for(key) for key in dict.fromkeys(keys)],
+                                            consistent_read=True):
+                found[item.pk.removeprefix("GUARD#")] = (int(item.version), item.state)
+        return found
+
+    def _write_guards(self, tx: TransactWrite, guards: tuple[Guard, ...]) -> None:
+        for guard in guards:
+            tx.save(GuardItem(*GuardItem.key_for(guard.key), version=guard.version + 1, state=dict(guard.state)),
+                    condition=GuardItem.pk.does_not_exist() if guard.version == 0
+                    else GuardItem.version == guard.version)
+
+    def _check_guards(self, guards: tuple[Guard, ...]) -> None:
+        """After a cancelled transaction: :class:`GuardChanged` if a guard moved since it was read."""
+        if guards:
+            now = self.read_guards([g.key for g in guards])
+            if any(now[g.key][0] != g.version for g in guards):
+                raise GuardChanged("a guard moved since it was read")
+
+    def claim(self, key: str, value: dict, guards: tuple[Guard, ...] = ()) -> dict:
+        """Store ``value`` under ``key`` unless something is there already; return what is.
+        ``guards`` are written in the same transaction, and refuse a new claim if they moved."""
+        for attempt in range(ATTEMPTS):
+            try:
+                if guards:
+                    with self._transaction() as tx:
+                        tx.save(ClaimItem(*ClaimItem.key_for(key), value=value),
+                                condition=ClaimItem.pk.does_not_exist())
+                        self._write_guards(tx, guards)
+                else:
+                    ClaimItem(*ClaimItem.key_for(key), value=value).save(condition=ClaimItem.pk.does_not_exist())
+                return value
+            except (PutError, TransactWriteError) as e:
+                if isinstance(e, PutError) and e.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+            try:
+                return ClaimItem.get(*ClaimItem.key_for(key), consistent_read=True).value
+            except DoesNotExist:
+                self._check_guards(guards)
+                _backoff(attempt)  # a transaction conflict: nothing was decided against us
+        raise Contention("The member's points are changing too fast; try again.")
 
     def transfers_by_reference(self, member_id: str, reference: str) -> list[Transfer]:
         """The member's transfers with ``reference``: the member's history index, filtered.
@@ -249,18 +287,21 @@ class DynamoLedgerStore:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def commit(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]:
-        """Apply and record ``transfer`` atomically; returns (stored transfer, newly applied)."""
+    def commit(self, transfer: Transfer, now: datetime, guards: tuple[Guard, ...] = ()) -> tuple[Transfer, bool]:
+        """Apply and record ``transfer`` atomically; returns (stored transfer, newly applied).
+        ``guards`` are written in the same transaction and refuse it if they moved."""
         check_shape(transfer)
         if is_member(transfer.credit) and not is_member(transfer.debit) and transfer.code != Code.REVERSE:
-            return self._commit_credit(replace(transfer, timestamp=now))
+            return self._commit_credit(replace(transfer, timestamp=now), guards)
+        if guards:
+            raise model.InvalidTransfer("guards go with credits from a system account")
         return self._commit_decided(replace(transfer, timestamp=now), now)
 
     def _transaction(self) -> TransactWrite:
         return TransactWrite(connection=self.connection)
 
-    def _commit_credit(self, transfer: Transfer) -> tuple[Transfer, bool]:
-        """A credit from a system account: no read, three items."""
+    def _commit_credit(self, transfer: Transfer, guards: tuple[Guard, ...] = ()) -> tuple[Transfer, bool]:
+        """A credit from a system account: no read, three items (and its guards)."""
         member_id = _member_id(transfer.credit)
         expires_at, available_at = transfer.lot_dates(transfer.timestamp)
         lot_id = model.lot_id(expires_at, available_at)
@@ -279,10 +320,12 @@ class DynamoLedgerStore:
                                        BookItem.lifetime_earned.add(earned), BookItem.version.add(1)],
                               condition=BookItem.lot_debt.does_not_exist())
                     tx.update(LotItem(*LotItem.key_for(member_id, lot_id)), actions=lot_actions)
+                    self._write_guards(tx, guards)
             except TransactWriteError:
                 existing = self.transfer(transfer.id)
                 if existing is not None:
                     return _replay(existing, transfer)
+                self._check_guards(guards)
                 self.settle(member_id)  # the book had a lot debt, or a transaction raced ours
                 _backoff(attempt)
                 continue
@@ -316,8 +359,9 @@ class DynamoLedgerStore:
                     tx.save(_to_item(transfer), condition=TransferItem.pk.does_not_exist())
                     if len(members) == 2:
                         tx.save(_to_item(transfer, "CREDIT"), condition=TransferItem.pk.does_not_exist())
+                    first = transfer.meta().get("lot") if transfer.code == Code.REVERSE else None
                     for member_id, part in parts.items():
-                        if self._write_book(tx, member_id, part, after[member_id], now):
+                        if self._write_book(tx, member_id, part, after[member_id], now, first):
                             debts.append(member_id)
                     if original is not None:
                         seen = original.reversed
@@ -353,9 +397,9 @@ class DynamoLedgerStore:
         return part
 
     def _write_book(self, tx: TransactWrite, member_id: str, part: Partition, after: MemberBook,
-                    now: datetime) -> bool:
+                    now: datetime, first: str | None = None) -> bool:
         """Add the member's new state to ``tx``; True if it leaves a lot debt to settle."""
-        debt = self._write_lots(tx, member_id, part.book.lots, after.lots)
+        debt = self._write_lots(tx, member_id, part.book.lots, after.lots, first)
         actions = [BookItem.credits_posted.set(after.credits_posted), BookItem.debits_posted.set(after.debits_posted),
                    BookItem.debits_pending.set(after.debits_pending),
                    BookItem.lifetime_earned.set(after.lifetime_earned), BookItem.version.set((part.version or 0) + 1)]
@@ -370,15 +414,16 @@ class DynamoLedgerStore:
         return bool(debt)
 
     def _write_lots(self, tx: TransactWrite, member_id: str, before: tuple[Lot, ...],
-                    after: tuple[Lot, ...]) -> int:
+                    after: tuple[Lot, ...], first: str | None = None) -> int:
         """Write lot changes, soonest-consumed first, up to the per-transaction limit.
 
         Returns the points of the changes left unwritten: they are all takes by one debit in
         consumption order, so "take this many more, soonest-expiring first" describes them.
+        ``first`` is a lot the debit took from before all others (a reversal's own lot).
         """
         old, new = {lot.id: lot for lot in before}, {lot.id: lot for lot in after}
         changed = sorted((lot_id for lot_id in old.keys() | new.keys() if old.get(lot_id) != new.get(lot_id)),
-                         key=lambda lot_id: model._lot_order(old.get(lot_id) or new[lot_id]))
+                         key=lambda lot_id: (lot_id != first, model._lot_order(old.get(lot_id) or new[lot_id])))
         for lot_id in changed[:self.lots_per_transaction]:
             lot = new.get(lot_id)
             if lot is None:

@@ -16,6 +16,8 @@ from typing import Any
 from chalicelib.ledger.model import (
     Code,
     ExistsWithDifferentFields,
+    Guard,
+    GuardChanged,
     MemberBook,
     PendingTransferNotFound,
     StaleDecision,
@@ -38,6 +40,7 @@ class MemoryLedgerStore:
         self.books: dict[str, MemberBook] = {}
         self.reversed: dict[str, int] = {}  # original transfer id -> points reversed (incl. shortfall)
         self.claims: dict[str, dict] = {}
+        self.guards: dict[str, tuple[int, dict]] = {}  # key -> (version, state)
 
     def book(self, member_id: str) -> MemberBook:
         return self.books.get(member_id) or MemberBook(member_id)
@@ -51,10 +54,29 @@ class MemoryLedgerStore:
     def all_transfers(self) -> Iterator[Transfer]:
         return iter(list(self.transfers.values()))
 
-    def claim(self, key: str, value: dict) -> dict:
-        """Store ``value`` under ``key`` unless something is there already; return what is."""
+    def read_guards(self, keys: list[str]) -> dict[str, tuple[int, dict]]:
+        """``{key: (version, state)}``; a guard never written is ``(0, {})``."""
+        return {key: self.guards.get(key, (0, {})) for key in keys}
+
+    def _check_guards(self, guards: tuple[Guard, ...]) -> None:
+        for guard in guards:
+            if self.guards.get(guard.key, (0, {}))[0] != guard.version:
+                raise GuardChanged(f"guard {guard.key} moved since it was read")
+
+    def _write_guards(self, guards: tuple[Guard, ...]) -> None:
+        for guard in guards:
+            self.guards[guard.key] = (guard.version + 1, dict(guard.state))
+
+    def claim(self, key: str, value: dict, guards: tuple[Guard, ...] = ()) -> dict:
+        """Store ``value`` under ``key`` unless something is there already; return what is.
+        ``guards`` are written with a new claim, and refuse it if they moved."""
         with self._lock:
-            return self.claims.setdefault(key, value)
+            if key in self.claims:
+                return self.claims[key]
+            self._check_guards(guards)
+            self._write_guards(guards)
+            self.claims[key] = value
+            return value
 
     def transfers_by_reference(self, member_id: str, reference: str) -> list[Transfer]:
         account = member_account(member_id)
@@ -72,14 +94,15 @@ class MemoryLedgerStore:
         last = {"at": page[-1][0], "id": page[-1][1]} if len(mine) > limit else None
         return [self.transfers[transfer_id] for _, transfer_id in page], last
 
-    def commit(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]:
-        """Apply and record ``transfer`` atomically; returns (stored transfer, newly applied)."""
-        stored, applied = self._commit(transfer, now)
+    def commit(self, transfer: Transfer, now: datetime, guards: tuple[Guard, ...] = ()) -> tuple[Transfer, bool]:
+        """Apply and record ``transfer`` atomically; returns (stored transfer, newly applied).
+        ``guards`` are written with it, and refuse it (:class:`GuardChanged`) if they moved."""
+        stored, applied = self._commit(transfer, now, guards)
         if applied:
             self.fault("committed", stored)
         return stored, applied
 
-    def _commit(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]:
+    def _commit(self, transfer: Transfer, now: datetime, guards: tuple[Guard, ...]) -> tuple[Transfer, bool]:
         check_shape(transfer)
         with self._lock:
             existing = self.transfers.get(transfer.id)
@@ -87,6 +110,7 @@ class MemoryLedgerStore:
                 if not existing.same_request(transfer):
                     raise ExistsWithDifferentFields(details={"id": transfer.id})
                 return existing, False
+            self._check_guards(guards)
             pending_original = None
             if transfer.post_pending_id or transfer.void_pending_id:
                 pending_original = self.transfers.get(transfer.post_pending_id or transfer.void_pending_id)
@@ -101,6 +125,7 @@ class MemoryLedgerStore:
                     books[member_id] = apply_to_member(self.book(member_id), transfer, now, pending_original)
             stored = replace(transfer, timestamp=now)
             self.books.update(books)
+            self._write_guards(guards)
             self.transfers[transfer.id] = stored
             if transfer.code == Code.REVERSE:
                 original = transfer.meta()["reverses"]

@@ -104,6 +104,23 @@ class StaleDecision(errors.Conflict):
     code = "concurrent_update"
 
 
+class GuardChanged(StaleDecision):
+    """A guard (a counter kept with a transfer, e.g. a limit) moved since it was read: the
+    caller reads it again and decides again."""
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A small record written in the same atomic step as a transfer or a claim, on condition
+    it is still at the ``version`` read (0: it did not exist). The ledger does not interpret
+    ``state``; callers keep limits, budgets and counters in guards so that what a grant
+    counts against and the grant itself commit together or not at all. Stored at version+1."""
+
+    key: str
+    version: int
+    state: Mapping
+
+
 LedgerError = (InsufficientPoints, ExistsWithDifferentFields, PendingTransferNotFound, PendingTransferClosed,
                InvalidTransfer, StaleDecision)
 
@@ -319,7 +336,7 @@ def apply_to_member(book: MemberBook, transfer: Transfer, now: datetime,
         return _credit(book, transfer, now)
     if transfer.debit != account:
         raise InvalidTransfer(f"transfer {transfer.id} does not touch {account}")
-    if transfer.amount > book.available(now):
+    if transfer.amount > reversible(book, transfer, now):
         raise InsufficientPoints("Not enough points available.",
                                  details={"available": book.available(now), "requested": transfer.amount})
     if transfer.code == Code.EXPIRE and transfer.amount > expirable(book, now):
@@ -327,15 +344,38 @@ def apply_to_member(book: MemberBook, transfer: Transfer, now: datetime,
     if transfer.pending:
         return replace(book, debits_pending=book.debits_pending + transfer.amount,
                        holds=(*book.holds, Hold(transfer.id, transfer.amount)))
-    after = _debit(book, transfer.amount, now)
+    after = _debit(book, transfer.amount, now, transfer.meta().get("lot") if transfer.code == Code.REVERSE else None)
     if transfer.code == Code.REVERSE and transfer.meta().get("reverses_code") == Code.EARN:
         after = replace(after, lifetime_earned=after.lifetime_earned - transfer.reversal_requested)
     return after
 
 
-def _debit(book: MemberBook, amount: int, now: datetime) -> MemberBook:
-    consumed, _ = book.consume(amount, now)
+def _debit(book: MemberBook, amount: int, now: datetime, first_lot: str | None = None) -> MemberBook:
+    """Take ``amount`` from lots: from ``first_lot`` first (a reversal takes back the points
+    its original credited, even while they are still pending), then soonest-expiring first."""
+    lot = book.lot(first_lot) if first_lot else None
+    if lot is not None:
+        take = min(amount, lot.remaining)
+        lots = tuple(replace(x, remaining=x.remaining - take) if x.id == lot.id else x for x in book.lots)
+        book = replace(book, lots=tuple(x for x in lots if x.remaining > 0))
+        amount_left = amount - take
+    else:
+        amount_left = amount
+    consumed, _ = book.consume(amount_left, now)
     return replace(consumed, debits_posted=consumed.debits_posted + amount)
+
+
+def pending_in_lot(book: MemberBook, lot_id_: str | None, now: datetime) -> int:
+    """Points of lot ``lot_id_`` not yet available (0 if it is available or gone)."""
+    lot = book.lot(lot_id_) if lot_id_ else None
+    return lot.remaining if lot is not None and lot.available_at and lot.available_at > now else 0
+
+
+def reversible(book: MemberBook, transfer: Transfer, now: datetime) -> int:
+    """What a debit may take: the available points, and for a reversal naming its original's
+    lot also that lot's pending points (a refund inside the return window takes them back)."""
+    extra = pending_in_lot(book, transfer.meta().get("lot"), now) if transfer.code == Code.REVERSE else 0
+    return book.available(now) + extra
 
 
 def _credit(book: MemberBook, transfer: Transfer, now: datetime) -> MemberBook:

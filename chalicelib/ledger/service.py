@@ -11,16 +11,17 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.ledger import model
-from chalicelib.ledger.model import Code, MemberBook, Transfer, member_account
+from chalicelib.ledger.model import Code, Guard, MemberBook, Transfer, member_account
 
 
 class LedgerStore(Protocol):
     def book(self, member_id: str) -> MemberBook: ...
     def transfer(self, transfer_id: str) -> Transfer | None: ...
     def reversed_amount(self, transfer_id: str) -> int: ...
-    def commit(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]: ...
+    def commit(self, transfer: Transfer, now: datetime, guards: tuple[Guard, ...] = ()) -> tuple[Transfer, bool]: ...
     def transfers_by_reference(self, member_id: str, reference: str) -> list[Transfer]: ...
-    def claim(self, key: str, value: dict) -> dict: ...
+    def claim(self, key: str, value: dict, guards: tuple[Guard, ...] = ()) -> dict: ...
+    def read_guards(self, keys: list[str]) -> dict[str, tuple[int, dict]]: ...
 
 
 MAX_REFERENCED = 100  # transfers one reversal by reference covers (an order's grants are a handful)
@@ -34,8 +35,9 @@ class Ledger:
     def __init__(self, store: LedgerStore, clock, default_expires_after: str | None = None) -> None:
         self.store, self.clock, self.default_expires_after = store, clock, default_expires_after
 
-    def _commit(self, transfer: Transfer) -> Transfer:
-        return self.store.commit(transfer, self.clock())[0]
+    def _commit(self, transfer: Transfer, guards: tuple[Guard, ...] = ()) -> Transfer:
+        return self.store.commit(transfer, self.clock(), guards)[0] if guards else \
+            self.store.commit(transfer, self.clock())[0]
 
     def _expiry(self, expires_at: datetime | None, expires_after: str | None) -> str | None:
         """The duration to record: the caller's, else the program default unless a date was given."""
@@ -46,13 +48,15 @@ class Ledger:
     def grant(self, transfer_id: str, member_id: str, brand_id: str, amount: int, *, reference: str = "",
               expires_at: datetime | None = None, expires_after: str | None = None,
               available_at: datetime | None = None, available_after: str | None = None,
-              campaign: str | None = None, metadata: tuple = ()) -> Transfer:
-        """Earn: issuance → member. Pending until ``available_at`` / ``available_after`` if given."""
+              campaign: str | None = None, metadata: tuple = (), guards: tuple[Guard, ...] = ()) -> Transfer:
+        """Earn: issuance → member. Pending until ``available_at`` / ``available_after`` if given.
+        ``guards`` commit with it or refuse it (:class:`~chalicelib.ledger.model.GuardChanged`);
+        a replay returns the stored grant whatever its guards say now."""
         return self._commit(Transfer(transfer_id, model.issuance(brand_id, campaign), member_account(member_id), amount,
                                      Code.EARN, reference, expires_at=expires_at,
                                      expires_after=self._expiry(expires_at, expires_after),
                                      available_at=available_at, available_after=available_after,
-                                     metadata=metadata))
+                                     metadata=metadata), guards)
 
     def hold(self, transfer_id: str, member_id: str, amount: int, *, reference: str = "",
              metadata: tuple = ()) -> Transfer:
@@ -110,14 +114,18 @@ class Ledger:
             requested = remaining if amount is None else min(amount, remaining)
             if requested <= 0:
                 raise model.InvalidTransfer(f"{original_id} is already fully reversed")
-            take = requested
-            if model.is_member(debit):  # clawing points back from a member
+            take, lot = requested, None
+            if model.is_member(debit):  # clawing points back from a member: from the original's lot first
+                if original.credit == debit and original.timestamp is not None:
+                    lot = model.lot_id(*original.lot_dates(original.timestamp))
                 book = self.store.book(debit.removeprefix(model.MEMBER))
-                take = min(requested, max(0, book.available(self.clock())))
+                probe = Transfer("probe", debit, credit, 0, Code.REVERSE, metadata=(("lot", lot),) if lot else ())
+                take = min(requested, max(0, model.reversible(book, probe, self.clock())))
             shortfall = requested - take
             brand = model.brand_of(original)
             metadata = (("reverses", original_id), ("reverses_code", original.code)) + \
-                ((("brand_id", brand),) if brand else ()) + ((("shortfall", str(shortfall)),) if shortfall else ())
+                ((("brand_id", brand),) if brand else ()) + ((("lot", lot),) if lot else ()) + \
+                ((("shortfall", str(shortfall)),) if shortfall else ())
             try:
                 return self._commit(Transfer(transfer_id, debit, credit, take, Code.REVERSE, original.reference,
                                              expires_after=expires_after if model.is_member(credit) else None,

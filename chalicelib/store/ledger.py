@@ -12,6 +12,9 @@ Items:
 - ``ACCT#<member> / HOLD#<transfer id>`` — an open hold; posting or voiding deletes it.
 - ``CLAIM#<key> / CLAIM`` — a decision made once and kept (e.g. which transfers a reversal
   by reference covers), so a redelivered request acts on the same set.
+- ``GUARD#<key> / GUARD`` — a guard (:class:`chalicelib.ledger.model.Guard`): ``version``
+  and a JSON ``state`` written in the same transaction as a grant or a claim, on condition
+  of the version read. Limits, budgets and event counters live here.
 - ``TRANSFER#<id> / TRANSFER`` — the immutable transfer; its key is the idempotency key.
   ``reversed`` counts points reversed from it so far (the only attribute ever updated).
   GSI ``history`` (``MEMBER#<id>``, ``<timestamp>#<id>``) lists a member's transfers newest
@@ -146,3 +149,12 @@ class ClaimItem(LedgerTable):
     @staticmethod
     def key_for(key: str) -> tuple[str, str]:
         return f"CLAIM#{key}", "CLAIM"
+
+
+class GuardItem(LedgerTable):
+    version = NumberAttribute()
+    state = JSONAttribute()
+
+    @staticmethod
+    def key_for(key: str) -> tuple[str, str]:
+        return f"GUARD#{key}", "GUARD"

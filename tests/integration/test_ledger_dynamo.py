@@ -142,3 +142,57 @@ def test_books_match_the_reference_after_every_kind_of_operation(local_aws):
     assert canonical(dynamo.book(member)) == canonical(memory.book(member))
     assert canonical(dynamo.book(f"{member}-2")) == canonical(memory.book(f"{member}-2"))
     assert dynamo.reversed_amount(f"{member}-g2") == 30 + 12  # the refund took from the oldest first
+
+
+def test_guarded_grants_race_and_only_what_the_guard_allows_commits(local_aws):
+    """Twenty threads each read a cap guard and grant with it: one wins per version, the rest
+    see GuardChanged, read again and find the cap reached. The cap holds exactly."""
+    store, member = DynamoLedgerStore(), f"guard-{uuid.uuid4().hex}"
+    ledger, key, cap = Ledger(store, lambda: NOW), f"cap-{member}", 3
+    outcomes: list[str] = []
+    start = threading.Barrier(20)
+
+    def earn(i: int) -> None:
+        start.wait()
+        while True:
+            version, state = store.read_guards([key])[key]
+            if state.get("times", 0) >= cap:
+                outcomes.append("capped")
+                return
+            try:
+                ledger.grant(f"{member}-g{i}", member, "b", 5,
+                             guards=(model.Guard(key, version, {"times": state.get("times", 0) + 1}),))
+                outcomes.append("granted")
+                return
+            except model.GuardChanged:
+                continue
+
+    threads = [threading.Thread(target=earn, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes).count("granted") == cap and len(outcomes) == 20
+    assert store.book(member).posted == 5 * cap
+    assert store.read_guards([key])[key] == (cap, {"times": cap})
+    # a claim with a stale guard is refused; with the fresh one it lands, once
+    with pytest.raises(model.GuardChanged):
+        store.claim(f"c-{member}", {"x": 1}, (model.Guard(key, 0, {"times": 9}),))
+    fresh = model.Guard(key, cap, {"times": cap, "claimed": True})
+    assert store.claim(f"c-{member}", {"x": 1}, (fresh,)) == {"x": 1}
+    assert store.claim(f"c-{member}", {"x": 2}, (fresh,)) == {"x": 1}
+    assert store.read_guards([key])[key][0] == cap + 1
+
+
+def test_a_refund_takes_back_pending_points_from_their_own_lot(local_aws):
+    store, member = DynamoLedgerStore(), f"refund-{uuid.uuid4().hex}"
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant(f"{member}-old", member, "b", 50)
+    ledger.grant(f"{member}-g", member, "b", 80, available_after="P14D")
+
+    reversal = ledger.reverse(f"{member}-rev", f"{member}-g", 30)
+
+    assert (reversal.amount, reversal.meta().get("shortfall")) == (30, None)
+    book = store.book(member)
+    assert (book.pending_credit(NOW), book.available(NOW), book.posted) == (50, 50, 100)

@@ -276,3 +276,39 @@ def test_reversal_by_reference_covers_the_set_decided_at_first_delivery():
     assert [(t.meta()["reverses"], t.amount) for t in rest] == [("g2", 40), ("g4", 9)]
     with pytest.raises(model.InvalidTransfer):
         ledger.reverse_reference("refund-3", "m", "no-such-order")
+
+
+def test_a_refund_inside_the_return_window_takes_back_the_pending_points_themselves():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("old", "m", "b", 50)  # available points the refund must not touch
+    ledger.grant("g", "m", "b", 80, available_after="P14D")
+    ledger.hold("h", "m", 50)  # even with everything available held
+
+    reversal = ledger.reverse("rev", "g", 30)
+
+    assert (reversal.amount, reversal.meta().get("shortfall")) == (30, None)
+    book = store.book("m")
+    assert (book.pending_credit(NOW), book.available(NOW), book.posted) == (50, 0, 100)
+    assert ledger.reverse("rev2", "g").amount == 50  # the rest: the pending lot is gone
+    assert store.book("m").pending_credit(NOW) == 0 and store.book("m").posted == 50
+
+
+def test_guards_commit_with_their_grant_or_refuse_it():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    assert store.read_guards(["cap"]) == {"cap": (0, {})}
+    ledger.grant("g1", "m", "b", 10, guards=(model.Guard("cap", 0, {"times": 1}),))
+
+    with pytest.raises(model.GuardChanged):  # decided on a stale read of the guard
+        ledger.grant("g2", "m", "b", 10, guards=(model.Guard("cap", 0, {"times": 1}),))
+
+    assert store.book("m").posted == 10 and "g2" not in store.transfers
+    assert store.read_guards(["cap"])["cap"] == (1, {"times": 1})
+    # a replay returns the stored grant whatever its guards say now, and writes no guard
+    assert ledger.grant("g1", "m", "b", 10, guards=(model.Guard("cap", 0, {"times": 1}),)).id == "g1"
+    assert store.read_guards(["cap"])["cap"][0] == 1
+    # claims take guards too: written once, with the claim
+    assert store.claim("c", {"n": 1}, (model.Guard("count", 0, {"n": 1}),)) == {"n": 1}
+    assert store.claim("c", {"n": 2}, (model.Guard("count", 0, {"n": 2}),)) == {"n": 1}
+    assert store.read_guards(["count"])["count"] == (1, {"n": 1})
