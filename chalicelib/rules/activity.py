@@ -84,6 +84,7 @@ class Reward:
     per_unit: tuple[Callable, Decimal, Decimal, str] | None = None  # getter, points, unit, rounding
     multipliers: dict[str, Decimal] = field(default_factory=dict)
     max_points: int | None = None
+    milestone: tuple[str, Decimal, bool] | None = None  # metric, threshold, repeat
 
     def points_for(self, facts, tier: str | None) -> tuple[int, str | None]:
         """(points, None) or (0, why there are none)."""
@@ -162,8 +163,14 @@ def _reward(data: dict) -> Reward:
     cap = data.get("max_points")
     if ("points" in data and "per_unit" in data) or ("points" not in data and "per_unit" not in data):
         raise invalid("/reward", "a reward is either points or per_unit", "oneOf")
+    milestone = None
+    if data.get("milestone"):
+        spec = data["milestone"]
+        milestone = (spec["metric"], Decimal(str(spec["at"])), bool(spec.get("repeat", False)))
+        if spec["metric"] != "total" and milestone[1] != milestone[1].to_integral_value():
+            raise invalid("/reward/milestone/at", "a count or streak milestone is a whole number", "integer")
     if "points" in data:
-        return Reward(points=int(data["points"]), multipliers=multipliers, max_points=cap)
+        return Reward(points=int(data["points"]), multipliers=multipliers, max_points=cap, milestone=milestone)
     per_unit = data["per_unit"]
     fact = per_unit.get("fact")
     if not known_fact(fact):
@@ -173,7 +180,7 @@ def _reward(data: dict) -> Reward:
         raise invalid("/reward/per_unit/unit", "the unit is above 0", "range")
     points = Decimal(str(per_unit.get("points", 1)))
     return Reward(per_unit=(getter(fact), points, unit, per_unit.get("rounding", "floor")),
-                  multipliers=multipliers, max_points=cap)
+                  multipliers=multipliers, max_points=cap, milestone=milestone)
 
 
 def _schedule(data: dict | None) -> Schedule:
@@ -211,6 +218,8 @@ def compile_activity(data: dict, *, activity_id: str, version: int, brand_id: st
             raise invalid(f"/limits/{i}", "a limit caps max_times, max_points or both", "required")
         if limit.window == "rolling" and limit.period == "forever":
             raise invalid(f"/limits/{i}/window", "a rolling window needs a period other than forever", "window")
+        if limit.window == "rolling" and limit.scope == "activity":
+            raise invalid(f"/limits/{i}/window", "an activity budget counts calendar periods", "window")
     for key in ("pending_for", "expires_after"):
         if data.get(key):
             from chalicelib.ledger.model import duration

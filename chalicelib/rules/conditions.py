@@ -34,7 +34,7 @@ Predicate = Callable[[Any], bool]
 FACTS = {
     "event.type", "event.channel", "event.occurred_at", "event.attributes.",
     "member.tier", "member.segments", "member.days_since_joining", "member.lifetime_earned",
-    "member.profile.", "member.counters.",
+    "member.profile.", "member.counters.", "member.totals.", "member.streaks.",
     "time.day_of_week", "time.hour", "time.local_date", "time.local_time",
 }
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")

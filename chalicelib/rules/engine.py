@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.rules.activity import DAYS, Activity
 from chalicelib.rules.conditions import getter, necessary_values
+from chalicelib.rules.counters import milestone_reached
 
 _UTC = ZoneInfo("UTC")
 
@@ -27,12 +28,14 @@ _UTC = ZoneInfo("UTC")
 class Facts:
     """What conditions read: ``event``, ``member`` and ``time`` (local to the activity)."""
 
-    __slots__ = ("_times", "at", "event", "member", "time")
+    __slots__ = ("_times", "at", "event", "member", "stats", "time")
 
-    def __init__(self, event: dict[str, Any], member: dict[str, Any], at: datetime) -> None:
+    def __init__(self, event: dict[str, Any], member: dict[str, Any], at: datetime,
+                 stats: dict[str, tuple] | None = None) -> None:
         attributes = event.get("attributes")
         self.event = event if isinstance(attributes, dict) else {**event, "attributes": {}}
         self.member = member
+        self.stats = stats  # before/after pairs of the member's counters for this event's type
         self.at = at
         self._times: dict[Any, dict[str, Any]] = {}
         self.time: dict[str, Any] = {}
@@ -127,8 +130,10 @@ class Ruleset:
         self.triggers = {trigger: _Trigger(group) for trigger, group in by_trigger.items()}
 
     def evaluate(self, event: dict[str, Any], member: dict[str, Any], at: datetime, *,
-                 explain: bool = False) -> Evaluation:
-        facts = Facts(event, member, at)
+                 explain: bool = False, stats: dict[str, tuple] | None = None) -> Evaluation:
+        """``stats``: the before/after pairs of the member's counters for the event's type
+        (:func:`chalicelib.rules.counters.stats`); milestones need them."""
+        facts = Facts(event, member, at, stats)
         trigger = self.triggers.get(event.get("type"))
         candidates = () if trigger is None else trigger.all if explain else trigger.candidates(facts)
         paying: list[tuple[Activity, int]] = []
@@ -169,6 +174,10 @@ def _refusal(activity: Activity, facts: Facts, at: datetime, tier, segments) -> 
     if activity.condition is not None and not activity.condition(
             facts.in_zone(activity.schedule.zone) if activity.needs_time else facts):
         return "conditions_not_met"
+    if activity.reward.milestone is not None:
+        metric, threshold, repeat = activity.reward.milestone
+        if facts.stats is None or not milestone_reached(facts.stats[metric], threshold, repeat):
+            return "milestone_not_reached"
     return None
 
 

@@ -5,8 +5,9 @@ more ``ActivityInput`` documents, created as drafts for the brand to review and 
 Event types and attribute names are the ones the templates document; a brand sends events
 with those names (or edits the activity).
 
-Counters: ``member.counters.<event type>`` is the number of the member's earlier events of
-that type, kept by the earn pipeline; milestone templates read it.
+Milestones and streaks use the reward's ``milestone``: the earn pipeline counts each member's
+events per type (:mod:`chalicelib.rules.counters`) exactly once, and the milestone pays on
+the event that carries the count (or the streak) across its mark.
 """
 
 from __future__ import annotations
@@ -149,10 +150,15 @@ def _deposit(minimum: float, points: int, per_month: int) -> list[dict]:
 
 
 def _milestone(event: str, nth: int, points: int) -> list[dict]:
-    return [_activity(f"Bonus on your {_ordinal(nth)} {event}", "other", event, {"points": points},
-                      conditions={"fact": f"member.counters.{re.sub('[.-]', '_', event)}", "operator": "==",
-                                  "value": nth - 1},
+    return [_activity(f"Bonus on your {_ordinal(nth)} {event}", "other", event,
+                      {"points": points, "milestone": {"metric": "count", "at": nth}},
                       description=f"Once, on the member's {_ordinal(nth)} {event} event.", limits=_once())]
+
+
+def _streak(event: str, days: int, points: int) -> list[dict]:
+    return [_activity(f"{days}-day {event} streak", "app", event,
+                      {"points": points, "milestone": {"metric": "days", "at": days, "repeat": True}},
+                      description=f"Every {days} consecutive days with a {event} event.")]
 
 
 def _ordinal(n: int) -> str:
@@ -195,4 +201,7 @@ TEMPLATES: dict[str, Template] = {t.id: t for t in (
     Template("milestone", "Nth transaction milestone", "A bonus on the member's Nth event of a type.", "other",
              (P("event", "string", "purchase", "the event type counted", None, pattern=r"[a-z][a-z0-9_.-]{0,63}"),
               P("nth", "integer", 10, "which one pays", 1), P("points", "integer", 250, "bonus", 1)), _milestone),
+    Template("streak", "Daily streak", "A bonus every N consecutive days with an event of a type.", "app",
+             (P("event", "string", "app.check_in", "the event type counted", None, pattern=r"[a-z][a-z0-9_.-]{0,63}"),
+              P("days", "integer", 7, "consecutive days", 2), P("points", "integer", 100, "bonus", 1)), _streak),
 )}
