@@ -39,16 +39,19 @@ lint: deps ## ruff
 format: deps ## ruff --fix
 	$(PY) -m ruff check --fix .
 
-soak: deps ## The ledger contract suite over many seeds: in memory (SEEDS=3000) and on DynamoDB Local (DYNAMO_SEEDS=40)
+soak: deps ## The ledger and pipeline simulations over many seeds: in memory (SEEDS=3000) and on DynamoDB Local (DYNAMO_SEEDS=40)
 	LEDGER_SEEDS=$(or $(SEEDS),3000) LEDGER_STEPS=$(or $(STEPS),400) $(PY) -m pytest tests/unit/test_ledger_simulation.py -q
 	LEDGER_DYNAMO_SEEDS=$(or $(DYNAMO_SEEDS),40) LEDGER_DYNAMO_STEPS=$(or $(STEPS),400) \
 		$(PY) -m pytest tests/integration/test_ledger_dynamo.py -q -k agrees
+	PIPELINE_SEEDS=$(or $(SEEDS),3000) $(PY) -m pytest tests/unit/test_pipeline_simulation.py -q
+	PIPELINE_DYNAMO_SEEDS=$(or $(DYNAMO_SEEDS),40) $(PY) -m pytest tests/integration/test_events_pipeline.py -q -k simulation
 
 bench: deps ## Benchmarks (see BENCHMARKS.md); installs the peers they compare with
 	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) bench/importtime.py
 	$(PY) bench/ledger.py
 	$(PY) bench/rules.py
+	$(PY) bench/pipeline.py
 
 reset: ## Forget all local state (.local/ or $$PUNCHCARD_STATE_DIR): stop `make dev` first
 	rm -rf "$(STATE_DIR)"

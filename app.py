@@ -5,8 +5,8 @@ from chalice import Chalice
 from chalicelib import config, observability
 from chalicelib.api import blueprints
 from chalicelib.api.http import guard_requests
-from chalicelib.handlers import jobs, schedules
-from chalicelib.resources import JOBS
+from chalicelib.handlers import events, jobs, schedules
+from chalicelib.resources import EVENTS, JOBS, NOTIFICATIONS
 
 app = Chalice(app_name=config.APP_NAME)
 
@@ -24,3 +24,7 @@ for blueprint in blueprints():
 process_jobs = app.on_sqs_message(queue=JOBS.name, batch_size=JOBS.batch_size)(jobs.process_jobs)
 heartbeat = app.schedule(schedules.HEARTBEAT_RATE)(schedules.heartbeat)
 expire_points = app.schedule(schedules.EXPIRY_SCHEDULE)(schedules.expire_points)
+process_events = app.on_sqs_message(queue=EVENTS.name, batch_size=EVENTS.batch_size)(events.process_events)
+process_notifications = app.on_sqs_message(queue=NOTIFICATIONS.name,
+                                           batch_size=NOTIFICATIONS.batch_size)(events.process_notifications)
+sweep_events = app.schedule(schedules.SWEEP_RATE)(events.sweep_events)

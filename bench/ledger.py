@@ -22,7 +22,6 @@ import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -133,18 +132,11 @@ def scenarios(ledger, ids):
 
 
 def run(n: int) -> None:
-    from devstack import environment, processes, provision
-    from devstack.dynamodb_local import DynamoDBLocal
+    sys.path.insert(0, str(ROOT / "bench"))
+    from local_dynamodb import dynamodb_local
 
-    log_dir = Path(tempfile.mkdtemp(prefix="punchcard-bench-"))
-    dynamodb = DynamoDBLocal(processes.free_port(), None, log_dir / "dynamodb.log")
-    dynamodb.start()
-    try:
-        environment.apply(environment.local_variables(dynamodb.endpoint, "http://127.0.0.1:9", prefix="bench"))
-        provision.create_tables()
+    with dynamodb_local():
         measure(n)
-    finally:
-        dynamodb.stop()
 
 
 def measure(n: int) -> None:

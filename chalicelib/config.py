@@ -119,3 +119,8 @@ def points_expire_after() -> str | None:
     """The program's default lot expiry (ISO 8601 duration, e.g. ``P12M``); ``never`` for none."""
     value = os.environ.get("PUNCHCARD_POINTS_EXPIRE_AFTER", "P12M").strip()
     return None if value.lower() in ("", "never", "none") else value
+
+
+def program_timezone() -> str:
+    """The timezone of the program's days and weeks (event counters, streaks); IANA name."""
+    return os.environ.get("PUNCHCARD_TIMEZONE") or "UTC"

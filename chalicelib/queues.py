@@ -24,3 +24,20 @@ def send(logical: str, body: dict[str, Any], *, delay_seconds: int = 0) -> str:
         QueueUrl=queue_url(logical), MessageBody=json.dumps(body, separators=(",", ":")),
         DelaySeconds=delay_seconds)
     return reply["MessageId"]
+
+
+def send_batch(logical: str, bodies: list[dict[str, Any]]) -> None:
+    """Put up to 10 JSON messages on a queue in one call; raises if any was not sent."""
+    reply = aws.client("sqs").send_message_batch(QueueUrl=queue_url(logical), Entries=[
+        {"Id": str(i), "MessageBody": json.dumps(body, separators=(",", ":"))} for i, body in enumerate(bodies)])
+    if reply.get("Failed"):
+        raise RuntimeError(f"{len(reply['Failed'])} of {len(bodies)} messages not sent: {reply['Failed'][0]}")
+
+
+def dead_letter(logical: str, body: str, reason: str, message_id: str) -> None:
+    """Put a message no retry can fix straight on ``logical``'s dead-letter queue, with why, so
+    it neither waits out its retries nor loses its reason (inspect and redrive it from there)."""
+    aws.client("sqs").send_message(
+        QueueUrl=queue_url(f"{logical}-dlq"), MessageBody=body,
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000] or "poison"},
+                           "source_message_id": {"DataType": "String", "StringValue": message_id}})

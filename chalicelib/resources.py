@@ -57,7 +57,17 @@ JOBS = QueueSpec(
     "Background jobs: fan-out of scheduled work and operational canaries.",
 )
 
-QUEUES: tuple[QueueSpec, ...] = (JOBS,)
+EVENTS = QueueSpec(
+    "events",
+    "Accepted events, one message each ({\"event_id\"}): the earn pipeline evaluates and grants.",
+)
+
+NOTIFICATIONS = QueueSpec(
+    "notifications",
+    "What happened, for members and brands: points.earned, points.reversed... (mail, webhooks).",
+)
+
+QUEUES: tuple[QueueSpec, ...] = (JOBS, EVENTS, NOTIFICATIONS)
 
 WEB = BucketSpec("web", "The static member app and brand console (served by CloudFront).")
 

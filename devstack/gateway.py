@@ -28,6 +28,10 @@ def _error(error: errors.PunchcardError) -> tuple[int, dict[str, str], bytes]:
     return errors.http_status(error), {"Content-Type": "application/json"}, json.dumps(error.to_body()).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 resets connections under a burst of clients
+
+
 class Gateway:
     def __init__(self, chalice_app, web_dir: Path, stage: str = "dev") -> None:
         from chalice.config import Config
@@ -142,7 +146,7 @@ class Gateway:
         return Handler
 
     def serve(self, host: str, port: int) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer((host, port), self.handler_class())
+        server = _Server((host, port), self.handler_class())
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
         return server

@@ -7,8 +7,8 @@ from typing import Any
 
 
 def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
-    """``member.*`` facts. Tiers, segments and counters arrive with their issues; until then
-    they are empty (conditions on them simply do not hold)."""
+    """``member.*`` facts. Tiers and segments arrive with their issue; until then they are
+    empty (conditions on them simply do not hold). Counters: :func:`counter_facts`."""
     from chalicelib.ledger import wiring
     from chalicelib.members import store as members
 
@@ -28,3 +28,18 @@ def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
                                                    ("interests", list(profile.interests or [])))
                     if value not in (None, [])},
     }
+
+
+def counter_facts(brand_id: str, member_id: str, event: dict[str, Any], at: datetime) -> tuple[dict, dict]:
+    """(``member.counters/totals/streaks`` facts, milestone stats) as the member's next event of
+    ``event``'s type would see them: for a simulation, which stores nothing."""
+    from zoneinfo import ZoneInfo
+
+    from chalicelib import config
+    from chalicelib.ledger import wiring
+    from chalicelib.rules import counters
+
+    key = counters.key(brand_id, member_id, event["type"])
+    _, before = wiring.store().read_guards([key])[key]
+    after = counters.advance(before, event, at, ZoneInfo(config.program_timezone()))
+    return counters.facts({event["type"]: before}, {event["type"]: after}), counters.stats(before, after)

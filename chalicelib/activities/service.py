@@ -77,9 +77,12 @@ class _RulesetCache:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[int, float, Ruleset]] = {}
 
-    def get(self, brand_id: str) -> Ruleset:
+    def get(self, brand_id: str, max_age: float = RULESET_CHECK_SECONDS) -> Ruleset:
+        """The brand's compiled ruleset, its version checked if the last check is older than
+        ``max_age`` seconds (the earn pipeline passes 0: an activity counts from the moment
+        its change is stored, for one small read per event)."""
         entry = self._entries.get(brand_id)
-        if entry is not None and time.monotonic() - entry[1] < RULESET_CHECK_SECONDS:
+        if entry is not None and time.monotonic() - entry[1] < max_age:
             return entry[2]
         version = store.ruleset_version(brand_id)
         if entry is not None and entry[0] == version:
@@ -102,10 +105,10 @@ rulesets = _RulesetCache()
 
 
 def simulate(brand_id: str, event: dict[str, Any], member: dict[str, Any], at: datetime,
-             draft: dict | None = None):
+             draft: dict | None = None, stats: dict | None = None):
     """Evaluate ``event`` against the live ruleset, or against ``draft`` alone (as if active)."""
     if draft is not None:
         ruleset = Ruleset([_compiled(brand_id, "draft", 0, {**draft, "status": "active"})], "draft")
     else:
         ruleset = rulesets.get(brand_id)
-    return ruleset.evaluate(event, member, at, explain=True)
+    return ruleset.evaluate(event, member, at, explain=True, stats=stats)

@@ -28,12 +28,13 @@ def version(brand_id: str, activity_id: str, number: int) -> ActivityVersion | N
 
 def heads(brand_id: str) -> list[ActivityHead]:
     """Every activity of the brand (current versions), in one query."""
-    return list(ActivityHead.query(brand_pk(brand_id), ActivityHead.sk.startswith("ACTIVITY#")))
+    return list(ActivityHead.query(brand_pk(brand_id), ActivityHead.sk.startswith("ACTIVITY#"), consistent_read=True))
 
 
 def ruleset_version(brand_id: str) -> int:
     try:
-        return int(RulesetItem.get(*RulesetItem.key_for(brand_id)).version)
+        # strongly consistent: a change is live for the next event, not a replication lag later
+        return int(RulesetItem.get(*RulesetItem.key_for(brand_id), consistent_read=True).version)
     except DoesNotExist:
         return 0
 

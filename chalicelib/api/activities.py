@@ -60,18 +60,21 @@ def list_activities(principal):
 def simulate_activity(principal):
     body = validate("ActivitySimulation", json_body(bp.current_request))
     now = datetime.now(UTC)
-    member = {}
+    member, stats = {}, None
+    event = body["event"]
+    at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00")) if event.get("occurred_at") else now
     if body.get("member_id"):
-        from chalicelib.activities.facts import member_facts
+        from chalicelib.activities.facts import counter_facts, member_facts
         from chalicelib.members import service as members
 
         members.enrolled_profile(body["member_id"], principal.brand_id)
         member = member_facts(body["member_id"], now)
+        if member:
+            counted, stats = counter_facts(principal.brand_id, body["member_id"], event, at)
+            member.update(counted)
     member = {**member, **body.get("member", {})}
-    event = body["event"]
-    at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00")) if event.get("occurred_at") else now
     try:
-        result = _service().simulate(principal.brand_id, event, member, at, body.get("activity"))
+        result = _service().simulate(principal.brand_id, event, member, at, body.get("activity"), stats)
     except errors.ValidationFailed as e:  # the draft's pointers, relative to this body
         pointer = "/activity" + e.details.get("pointer", "")
         raise errors.ValidationFailed(e.message.replace(e.details.get("pointer", ""), pointer, 1),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import jobs
+from chalicelib.handlers.sqs import process_batch
 from chalicelib.ledger import jobs as _ledger_jobs  # noqa: F401  (registers the expiry jobs)
 from chalicelib.observability import logger
 from chalicelib.ops import service as _ops  # noqa: F401  (registers the canary jobs)
@@ -20,10 +21,5 @@ def _handle_record(record) -> None:
 
 
 def process_jobs(event) -> dict[str, Any]:
-    """SQS batch → ``{"batchItemFailures": [...]}`` (needs ReportBatchItemFailures on)."""
-    # Imported here: the batch utility is only needed by this function (cold-start budget).
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
-    return process_partial_response(event=event.to_dict(), record_handler=_handle_record,
-                                    processor=BatchProcessor(event_type=EventType.SQS),
-                                    context=event.context)
+    """SQS batch → ``{"batchItemFailures": [...]}``."""
+    return process_batch(event, _handle_record)

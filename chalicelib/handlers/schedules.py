@@ -11,6 +11,7 @@ from chalicelib.observability import logger
 from chalicelib.ops import service as ops
 
 HEARTBEAT_RATE = "rate(1 minute)"
+SWEEP_RATE = "rate(5 minutes)"  # re-enqueue accepted events whose message never came
 EXPIRY_SCHEDULE = Cron(15, 0, "*", "*", "?", "*")  # 00:15 UTC daily, after lots' midnight expiry
 
 

@@ -231,6 +231,12 @@ class DynamoLedgerStore:
             if any(now[g.key][0] != g.version for g in guards):
                 raise GuardChanged("a guard moved since it was read")
 
+    def claimed(self, key: str) -> dict | None:
+        try:
+            return ClaimItem.get(*ClaimItem.key_for(key), consistent_read=True).value
+        except DoesNotExist:
+            return None
+
     def claim(self, key: str, value: dict, guards: tuple[Guard, ...] = ()) -> dict:
         """Store ``value`` under ``key`` unless something is there already; return what is.
         ``guards`` are written in the same transaction, and refuse a new claim if they moved."""

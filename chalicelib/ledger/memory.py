@@ -67,6 +67,9 @@ class MemoryLedgerStore:
         for guard in guards:
             self.guards[guard.key] = (guard.version + 1, dict(guard.state))
 
+    def claimed(self, key: str) -> dict | None:
+        return self.claims.get(key)
+
     def claim(self, key: str, value: dict, guards: tuple[Guard, ...] = ()) -> dict:
         """Store ``value`` under ``key`` unless something is there already; return what is.
         ``guards`` are written with a new claim, and refuse it if they moved."""

@@ -29,8 +29,37 @@ from chalicelib.ledger.model import Guard
 from chalicelib.rules.activity import Activity, Limit
 
 BUDGET_SHARDS = 8
+KEEP_PERIODS = 8  # calendar periods a guard keeps counts for (late events count in their own period)
+LATE = timedelta(days=7)  # how late an event may be for a rolling window to still judge it
 ROLLING = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30),
            "year": timedelta(days=365)}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What limits need of an activity; kept in an event's decision so a redelivery applies
+    the limits of the version that decided, whatever the activity has become since."""
+
+    id: str
+    limits: tuple[Limit, ...]
+    zone: object
+    on_exhausted: str
+
+    @classmethod
+    def of(cls, activity: Activity) -> Subject:
+        return cls(activity.id, activity.limits, activity.schedule.zone, activity.on_exhausted)
+
+    def to_json(self) -> dict:
+        limits = [[x.scope, x.period, x.window, x.max_times, x.max_points] for x in self.limits]
+        return {"activity_id": self.id, "limits": limits,
+                "timezone": str(self.zone), "on_exhausted": self.on_exhausted}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Subject:
+        from zoneinfo import ZoneInfo
+
+        return cls(data["activity_id"], tuple(Limit(*limit) for limit in data["limits"]),
+                   ZoneInfo(data["timezone"]), data["on_exhausted"])
 
 
 def period_id(period: str, at: datetime, zone) -> str:
@@ -48,7 +77,7 @@ def period_id(period: str, at: datetime, zone) -> str:
     return str(local.year)
 
 
-def _key(activity: Activity, limit: Limit, member_id: str, shard: int | None = None) -> str:
+def _key(activity: Subject, limit: Limit, member_id: str, shard: int | None = None) -> str:
     base = f"limit:{activity.id}:{limit.period}:{limit.window}"
     return f"{base}:member:{member_id}" if shard is None else f"{base}:budget:{shard}"
 
@@ -59,7 +88,7 @@ def shard_capacity(total: int | None, shard: int) -> int | None:
     return total // BUDGET_SHARDS + (1 if shard < total % BUDGET_SHARDS else 0)
 
 
-def guard_keys(activity: Activity, member_id: str) -> list[str]:
+def guard_keys(activity: Subject, member_id: str) -> list[str]:
     """Every guard an outcome of ``activity`` for ``member_id`` reads."""
     keys: list[str] = []
     for limit in activity.limits:
@@ -78,18 +107,43 @@ class Decision:
     requested: int = 0
 
 
-def _calendar(state: dict, period: str) -> tuple[int, int]:
-    if state.get("period") != period:
-        return 0, 0
-    return int(state.get("times", 0)), int(state.get("points", 0))
+def _calendar(state: dict, period: str) -> tuple[int, int] | None:
+    """(times, points) counted in ``period``; None if that period's count was dropped."""
+    if state.get("pruned") and period <= state["pruned"]:
+        return None
+    counted = state.get("periods", {}).get(period)
+    return (int(counted[0]), int(counted[1])) if counted else (0, 0)
 
 
-def _rolling_log(state: dict, at: datetime, length: timedelta) -> tuple[list, int, int]:
-    """(pruned log, times, points) of grants less than ``length`` from ``at`` either way."""
+def _calendar_state(state: dict, period: str, times: int, points: int) -> dict:
+    """The state with ``period``'s count set; only the :data:`KEEP_PERIODS` latest are kept."""
+    periods = {**state.get("periods", {}), period: [times, points]}
+    pruned = state.get("pruned")
+    for old in sorted(periods)[:-KEEP_PERIODS]:
+        pruned = old if pruned is None else max(pruned, old)
+        del periods[old]
+    return {"periods": periods, **({"pruned": pruned} if pruned else {})}
+
+
+def _rolling_log(state: dict, at: datetime, length: timedelta) -> tuple[list, int, int] | None:
+    """(log, times, points) of grants less than ``length`` from ``at`` either way; None if
+    grants that near were dropped from the log."""
     stamp, span = at.timestamp(), length.total_seconds()
-    log = [entry for entry in state.get("log", []) if entry[0] > stamp - 2 * span]
+    if state.get("pruned") is not None and state["pruned"] > stamp - span:
+        return None
+    log = state.get("log", [])
     near = [entry for entry in log if abs(entry[0] - stamp) < span]
     return log, len(near), sum(int(entry[1]) for entry in near)
+
+
+def _rolling_state(state: dict, log: list, at: datetime, points: int, length: timedelta) -> dict:
+    """The log with this grant; entries older than a period (and :data:`LATE`) before the
+    newest are dropped, and the newest dropped is remembered."""
+    log = [*log, [at.timestamp(), points]]
+    cutoff = max(entry[0] for entry in log) - length.total_seconds() - LATE.total_seconds()
+    dropped = [entry[0] for entry in log if entry[0] <= cutoff]
+    pruned = max([*dropped, state["pruned"]] if state.get("pruned") is not None else dropped, default=None)
+    return {"log": [entry for entry in log if entry[0] > cutoff], **({"pruned": pruned} if pruned else {})}
 
 
 def _room(limit: Limit, times: int, points: int) -> tuple[bool, int | None]:
@@ -100,7 +154,7 @@ def _room(limit: Limit, times: int, points: int) -> tuple[bool, int | None]:
     return left != 0, left
 
 
-def decide(activity: Activity, member_id: str, points: int, at: datetime, seed: str,
+def decide(activity: Subject, member_id: str, points: int, at: datetime, seed: str,
            states: dict[str, tuple[int, dict]]) -> Decision:
     """What an outcome of ``points`` may pay given the guards read (``states``)."""
     allowed, reason = points, None
@@ -113,26 +167,31 @@ def decide(activity: Activity, member_id: str, points: int, at: datetime, seed: 
             key = _key(activity, limit, member_id)
             version, state = states[key]
             if limit.window == "rolling":
-                log, times, used = _rolling_log(state, at, ROLLING[limit.period])
-                plans += [] if shared else [("rolling", limit, (key, version, log))]
+                counted = _rolling_log(state, at, ROLLING[limit.period])
+                plan = ("rolling", limit, (key, version, state, counted and counted[0]))
             else:
-                period = period_id(limit.period, at, activity.schedule.zone)
-                times, used = _calendar(state, period)
-                plans += [] if shared else [("calendar", limit, (key, version, state, period))]
-            ok, left = _room(limit, times, used)
+                period = period_id(limit.period, at, activity.zone)
+                counted = _calendar(state, period)
+                plan = ("calendar", limit, (key, version, state, period))
+            if counted is None:
+                return Decision(0, (), "limit_window_closed", points)
+            plans += [] if shared else [plan]
+            ok, left = _room(limit, *counted[-2:])
             why = "limit_reached"
         else:
-            period = period_id(limit.period, at, activity.schedule.zone)
+            period = period_id(limit.period, at, activity.zone)
             shards = []
             for shard in range(BUDGET_SHARDS):
                 key = _key(activity, limit, member_id, shard)
                 version, state = states[key]
-                times, used = _calendar(state, period)
-                shards.append((shard, key, version, times, used))
+                counted = _calendar(state, period)
+                if counted is None:
+                    return Decision(0, (), "limit_window_closed", points)
+                shards.append((shard, key, version, *counted, state))
             times_left = None if limit.max_times is None else sum(
-                max(0, shard_capacity(limit.max_times, s) - t) for s, _, _, t, _ in shards)
+                max(0, shard_capacity(limit.max_times, s) - t) for s, _, _, t, _, _ in shards)
             left = None if limit.max_points is None else sum(
-                max(0, shard_capacity(limit.max_points, s) - u) for s, _, _, _, u in shards)
+                max(0, shard_capacity(limit.max_points, s) - u) for s, _, _, _, u, _ in shards)
             ok = (times_left is None or times_left > 0) and left != 0
             plans += [] if shared else [("budget", _merged(activity, limit), (shards, period))]
             why = "budget_exhausted"
@@ -145,7 +204,7 @@ def decide(activity: Activity, member_id: str, points: int, at: datetime, seed: 
     return Decision(allowed, tuple(_guards(plans, allowed, at, seed)), reason if allowed < points else None, points)
 
 
-def _merged(activity: Activity, limit: Limit) -> Limit:
+def _merged(activity: Subject, limit: Limit) -> Limit:
     """A budget with every cap of the activity's budgets over the same period (one set of shards)."""
     same = [x for x in activity.limits if (x.scope, x.period, x.window) == (limit.scope, limit.period, limit.window)]
     times = [x.max_times for x in same if x.max_times is not None]
@@ -160,10 +219,10 @@ def _guards(plans, points: int, at: datetime, seed: str):
         if kind == "calendar":
             key, version, state, period = plan
             times, used = _calendar(state, period)
-            yield Guard(key, version, {"period": period, "times": times + 1, "points": used + points})
+            yield Guard(key, version, _calendar_state(state, period, times + 1, used + points))
         elif kind == "rolling":
-            key, version, log = plan
-            yield Guard(key, version, {"log": [*log, [at.timestamp(), points]]})
+            key, version, state, log = plan
+            yield Guard(key, version, _rolling_state(state, log, at, points, ROLLING[limit.period]))
         else:
             shards, period = plan
             order = shards[start:] + shards[:start]
@@ -176,15 +235,14 @@ def _guards(plans, points: int, at: datetime, seed: str):
                 updates.setdefault(order[0][0], [0, 0])[1] += points
             else:
                 need = points
-                for shard, _, _, _, used in order:
+                for shard, _, _, _, used, _ in order:
                     take = min(need, max(0, shard_capacity(limit.max_points, shard) - used))
                     if take:
                         updates.setdefault(shard, [0, 0])[1] += take
                         need -= take
                     if not need:
                         break
-            for shard, key, version, times, used in shards:
+            for shard, key, version, times, used, state in shards:
                 if shard in updates:
                     add_times, add_points = updates[shard]
-                    yield Guard(key, version, {"period": period, "times": times + add_times,
-                                               "points": used + add_points})
+                    yield Guard(key, version, _calendar_state(state, period, times + add_times, used + add_points))

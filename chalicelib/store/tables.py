@@ -10,6 +10,7 @@ from typing import Any
 from pynamodb.attributes import TTLAttribute
 
 from chalicelib.store.base import PunchcardModel
+from chalicelib.store.events import EventsTable
 from chalicelib.store.identity import IdentityTable
 from chalicelib.store.ledger import LedgerTable
 from chalicelib.store.members import MembersTable
@@ -17,7 +18,8 @@ from chalicelib.store.rules import RulesTable
 from chalicelib.store.system import SystemRecord
 
 # One model per table: the one that declares its keys and indexes (entity models subclass it).
-MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable, MembersTable, LedgerTable, RulesTable)
+MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable, MembersTable, LedgerTable, RulesTable,
+                                            EventsTable)
 
 
 def ttl_attribute(model: type[PunchcardModel]) -> str | None:

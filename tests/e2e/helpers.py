@@ -18,6 +18,13 @@ def call(stack, method, path, token=None, **kwargs):
     return requests.request(method, stack.credentials["api"] + path, headers=headers, timeout=15, **kwargs)
 
 
+def new_brand(stack, name: str) -> dict:
+    """A brand created by the admin: ``{id, name, api_key, ...}``."""
+    created = call(stack, "POST", "/v1/brands", stack.credentials["admin_key"], json={"name": name})
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
 def new_email() -> str:
     return f"e2e-{uuid.uuid4().hex[:12]}@example.com"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.helpers import call, sign_up_and_log_in
+from tests.e2e.helpers import call, new_brand, sign_up_and_log_in
 
 pytestmark = pytest.mark.slow
 
@@ -12,9 +12,7 @@ PER_EURO = {"name": "Points per euro", "channel": "online", "status": "active", 
 
 @pytest.fixture(scope="module")
 def brand(stack):
-    created = call(stack, "POST", "/v1/brands", stack.credentials["admin_key"], json={"name": "Rules Co"})
-    assert created.status_code == 201, created.text
-    return created.json()
+    return new_brand(stack, "Rules Co")
 
 
 def create(stack, brand, body):

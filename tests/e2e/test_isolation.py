@@ -52,12 +52,15 @@ def world(stack):
     victim_member = call(stack, "POST", "/v1/members", victim["api_key"], json={"email": new_email()}).json()
     victim_activity = call(stack, "POST", "/v1/activities", victim["api_key"], json={
         "name": "Victim's rule", "status": "active", "trigger": {"event": "purchase"}, "reward": {"points": 5}}).json()
+    victim_event = call(stack, "POST", "/v1/events", victim["api_key"], json={
+        "type": "purchase", "member_id": victim_member["id"], "idempotency_key": "victim-order"}).json()
     attacker_member = sign_up_and_log_in(stack)
     victim_login = sign_up_and_log_in(stack)
     expired = forged_token(claims_of(attacker_member["id_token"]), expired=True)
     return {
         "params": {"brand_id": victim["id"], "member_id": victim_member["id"], "key_id": victim["key"]["id"],
-                   "activity_id": victim_activity["id"], "template_id": "newsletter"},
+                   "activity_id": victim_activity["id"], "template_id": "newsletter",
+                   "event_id": victim_event["id"]},
         "victim": victim, "victim_member": victim_member, "victim_login": victim_login,
         "attacker_key": attacker["api_key"], "attacker_member": attacker_member, "expired": expired,
     }

@@ -4,16 +4,14 @@ import uuid
 
 import pytest
 
-from tests.e2e.helpers import call, new_email, sign_up_and_log_in
+from tests.e2e.helpers import call, new_brand, new_email, sign_up_and_log_in
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def brand(stack):
-    created = call(stack, "POST", "/v1/brands", stack.credentials["admin_key"], json={"name": "Points Co"})
-    assert created.status_code == 201, created.text
-    return created.json()
+    return new_brand(stack, "Points Co")
 
 
 def enrol(stack, brand, email=None) -> str:

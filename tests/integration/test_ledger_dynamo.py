@@ -173,7 +173,8 @@ def test_guarded_grants_race_and_only_what_the_guard_allows_commits(local_aws):
     for thread in threads:
         thread.join()
 
-    assert sorted(outcomes).count("granted") == cap and len(outcomes) == 20
+    assert sorted(outcomes).count("granted") == cap
+    assert len(outcomes) == 20
     assert store.book(member).posted == 5 * cap
     assert store.read_guards([key])[key] == (cap, {"times": cap})
     # a claim with a stale guard is refused; with the fresh one it lands, once

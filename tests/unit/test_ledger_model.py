@@ -291,7 +291,8 @@ def test_a_refund_inside_the_return_window_takes_back_the_pending_points_themsel
     book = store.book("m")
     assert (book.pending_credit(NOW), book.available(NOW), book.posted) == (50, 0, 100)
     assert ledger.reverse("rev2", "g").amount == 50  # the rest: the pending lot is gone
-    assert store.book("m").pending_credit(NOW) == 0 and store.book("m").posted == 50
+    assert store.book("m").pending_credit(NOW) == 0
+    assert store.book("m").posted == 50
 
 
 def test_guards_commit_with_their_grant_or_refuse_it():
@@ -303,7 +304,8 @@ def test_guards_commit_with_their_grant_or_refuse_it():
     with pytest.raises(model.GuardChanged):  # decided on a stale read of the guard
         ledger.grant("g2", "m", "b", 10, guards=(model.Guard("cap", 0, {"times": 1}),))
 
-    assert store.book("m").posted == 10 and "g2" not in store.transfers
+    assert store.book("m").posted == 10
+    assert "g2" not in store.transfers
     assert store.read_guards(["cap"])["cap"] == (1, {"times": 1})
     # a replay returns the stored grant whatever its guards say now, and writes no guard
     assert ledger.grant("g1", "m", "b", 10, guards=(model.Guard("cap", 0, {"times": 1}),)).id == "g1"

@@ -19,9 +19,13 @@ AT = datetime(2026, 6, 1, 22, 30, tzinfo=UTC)  # 00:30 on 2 June in Amsterdam
 
 
 def activity(limit_specs, on_exhausted="skip", timezone="UTC"):
-    return compile_activity({"name": "a", "trigger": {"event": "e"}, "reward": {"points": 10}, "limits": limit_specs,
+    compiled = compile_activity({"name": "a", "trigger": {"event": "e"}, "reward": {"points": 10},
+                                 "limits": limit_specs,
                              "on_exhausted": on_exhausted, "schedule": {"timezone": timezone}},
                             activity_id="act", version=1, brand_id="b")
+    subject = limits.Subject.of(compiled)
+    assert limits.Subject.from_json(subject.to_json()) == subject  # survives the decision's JSON
+    return subject
 
 
 class Counters:
@@ -50,6 +54,19 @@ def test_a_calendar_day_is_the_activitys_local_day():
     assert counters.earn(act, 10, member="other") == (10, None)  # per member
 
 
+def test_a_late_event_counts_in_its_own_period_until_that_period_is_dropped():
+    counters = Counters()
+    act = activity([{"scope": "member", "period": "day", "max_times": 1}])
+
+    assert counters.earn(act, 10) == (10, None)
+    assert counters.earn(act, 10, AT + timedelta(days=1)) == (10, None)  # a new day...
+    assert counters.earn(act, 10, AT + timedelta(minutes=5)) == (0, "limit_reached")  # ...does not reopen the old
+    for day in range(2, limits.KEEP_PERIODS + 2):
+        counters.earn(act, 10, AT + timedelta(days=day))
+    # the first day's count is gone: an event that late is refused, never paid on a guess
+    assert counters.earn(act, 10, AT - timedelta(minutes=1)) == (0, "limit_window_closed")
+
+
 def test_a_rolling_window_counts_grants_less_than_a_period_away_either_way():
     counters = Counters()
     act = activity([{"scope": "member", "period": "day", "window": "rolling", "max_times": 1}])
@@ -58,6 +75,8 @@ def test_a_rolling_window_counts_grants_less_than_a_period_away_either_way():
     assert counters.earn(act, 10, AT + timedelta(hours=23)) == (0, "limit_reached")
     assert counters.earn(act, 10, AT - timedelta(hours=23)) == (0, "limit_reached")  # arrived late
     assert counters.earn(act, 10, AT + timedelta(hours=24)) == (10, None)
+    counters.earn(act, 10, AT + timedelta(days=30))  # the log drops what is long past...
+    assert counters.earn(act, 10, AT + timedelta(hours=30)) == (0, "limit_window_closed")  # ...and says so
 
 
 def test_a_points_cap_skips_or_pays_what_is_left():
@@ -88,10 +107,12 @@ def test_a_budget_is_sharded_and_wholly_spendable():
 
     paid = [counters.earn(act, 10, member=f"m{i}")[0] for i in range(110)]
 
-    assert sum(paid) == 1003 and paid[100] == 3 and not any(paid[101:])
+    assert sum(paid) == 1003
+    assert paid[100] == 3
+    assert not any(paid[101:])
     keys = [k for k in counters.store.guards if ":budget:" in k]
     assert len(keys) == limits.BUDGET_SHARDS  # spread over every shard
-    assert sum(counters.store.guards[k][1]["points"] for k in keys) == 1003
+    assert sum(counters.store.guards[k][1]["periods"]["forever"][1] for k in keys) == 1003
 
 
 def test_a_times_budget_counts_grants_across_shards():
@@ -129,5 +150,6 @@ def test_caps_are_never_exceeded_and_only_exhaustion_refuses(seed, mode, budget,
         else:  # refused: some cap really had no room for it
             room = min(budget - total, cap_points - sum(mine))
             assert len(mine) >= cap_times or room < (1 if mode == "partial" else asked)
-        assert sum(mine) <= cap_points and len(mine) <= cap_times
+        assert sum(mine) <= cap_points
+        assert len(mine) <= cap_times
         assert sum(sum(v) for v in granted.values()) <= budget

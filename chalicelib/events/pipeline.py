@@ -1,0 +1,192 @@
+"""The earn pipeline's core: one accepted event in, its grants out, exactly once.
+
+No AWS here: the pipeline works on a :class:`~chalicelib.ledger.service.Ledger` (whose store
+keeps claims and guards), a ruleset source and a member-facts source, so the same code runs
+on DynamoDB in Lambda and on the in-memory store in the simulation tests.
+
+1. **Decide once.** The event's counters (per brand, member and event type) are read, the
+   event is evaluated against the brand's live ruleset, and the decision (which activity
+   versions pay how much, before limits) is stored as a ledger claim *in the same transaction*
+   that advances the counters. A redelivery finds the claim and reuses it: re-evaluating could
+   differ (the counters, tier or ruleset moved), and the counters must move once per event.
+2. **Grant each outcome.** Its transfer id derives from (event, activity, version, outcome
+   index). If the transfer exists, that is the result (a redelivery). Otherwise limits and
+   budgets are read and decided (:mod:`chalicelib.rules.limits`) and the grant commits with
+   their guards; a guard that moved meanwhile means decide again.
+3. The caller records the result on the event and sends follow-up messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.ledger import model
+from chalicelib.ledger.model import Guard, GuardChanged
+from chalicelib.ledger.service import Ledger
+from chalicelib.rules import counters, limits
+from chalicelib.rules.engine import Ruleset
+
+ATTEMPTS = 32  # fresh reads of guards under contention before the message is retried by SQS
+
+
+class Contention(model.StaleDecision):
+    """Guards kept moving: the message goes back to the queue and is retried later."""
+
+
+class AlreadyReversed(errors.Conflict):
+    code = "already_reversed"
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    brand_id: str
+    member_id: str
+    type: str
+    occurred_at: datetime
+    attributes: dict[str, Any]
+    channel: str | None = None
+
+    def as_facts(self) -> dict[str, Any]:
+        event = {"id": self.id, "type": self.type, "attributes": self.attributes,
+                 "occurred_at": self.occurred_at.isoformat()}
+        if self.channel:
+            event["channel"] = self.channel
+        return event
+
+
+def grant_id(event_id: str, activity_id: str, version: int, index: int) -> str:
+    return model.transfer_id("earn", event_id, activity_id, version, index)
+
+
+class Pipeline:
+    def __init__(self, ledger: Ledger, rulesets: Callable[[str], Ruleset],
+                 member_facts: Callable[[str, datetime], dict[str, Any]], zone) -> None:
+        self.ledger, self.rulesets, self.member_facts, self.zone = ledger, rulesets, member_facts, zone
+
+    @property
+    def store(self):
+        return self.ledger.store
+
+    def decide(self, event: Event) -> dict[str, Any]:
+        """The event's decision, made and stored once (with the counters it advances)."""
+        key = f"event:{event.id}"
+        for _ in range(ATTEMPTS):
+            found = self.store.claimed(key)
+            if found is not None:
+                return found
+            member = self.member_facts(event.member_id, event.occurred_at)
+            if not member:
+                return self.store.claim(key, {"status": "rejected", "reason": "member_not_found", "outcomes": []})
+            counter_key = counters.key(event.brand_id, event.member_id, event.type)
+            version, before = self.store.read_guards([counter_key])[counter_key]
+            after = counters.advance(before, event.as_facts(), event.occurred_at, self.zone)
+            member = {**member, **counters.facts({event.type: before}, {event.type: after})}
+            ruleset = self.rulesets(event.brand_id)
+            evaluation = ruleset.evaluate(event.as_facts(), member, event.occurred_at,
+                                          stats=counters.stats(before, after))
+            decision = {"status": "processed", "ruleset": str(ruleset.version), "outcomes": [
+                {"activity_id": o.activity_id, "activity_version": o.version, "index": o.index, "points": o.points,
+                 "pending_for": o.pending_for, "expires_after": o.expires_after,
+                 "limits": limits.Subject.of(o.activity).to_json() if o.activity.limits else None}
+                for o in evaluation.outcomes]}
+            try:
+                return self.store.claim(key, decision, (Guard(counter_key, version, after),))
+            except GuardChanged:
+                continue  # another event of this member and type was counted first
+        raise Contention("the member's counters kept moving")
+
+    def grant(self, event: Event, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Pay one outcome of the decision (within its limits); idempotent."""
+        transfer_id = grant_id(event.id, outcome["activity_id"], outcome["activity_version"], outcome["index"])
+        result = {"activity_id": outcome["activity_id"], "activity_version": outcome["activity_version"],
+                  "requested_points": outcome["points"]}
+        subject = limits.Subject.from_json(outcome["limits"]) if outcome.get("limits") else None
+        for _ in range(ATTEMPTS):
+            existing = self.store.transfer(transfer_id)
+            if existing is not None:
+                return {**result, "points": existing.amount, "transfer_id": transfer_id, "status": "granted",
+                        **({"reason": existing.meta()["limited_by"]} if "limited_by" in existing.meta() else {})}
+            points, guards, reason = outcome["points"], (), None
+            if subject is not None:
+                states = self.store.read_guards(limits.guard_keys(subject, event.member_id))
+                decision = limits.decide(subject, event.member_id, points, event.occurred_at, transfer_id, states)
+                points, guards, reason = decision.points, decision.guards, decision.reason
+            if points <= 0:
+                return {**result, "points": 0, "transfer_id": None, "status": "skipped", "reason": reason}
+            metadata = (("event_id", event.id), ("activity_id", outcome["activity_id"]),
+                        ("activity_version", str(outcome["activity_version"]))) + \
+                ((("limited_by", reason),) if reason else ())
+            try:
+                transfer = self.ledger.grant(transfer_id, event.member_id, event.brand_id, points, reference=event.id,
+                                             expires_after=outcome.get("expires_after"),
+                                             available_after=outcome.get("pending_for"), metadata=metadata,
+                                             guards=guards)
+            except GuardChanged:
+                continue  # a concurrent grant counted against the same limit: decide again
+            return {**result, "points": transfer.amount, "transfer_id": transfer.id, "status": "granted",
+                    **({"reason": reason} if reason else {})}
+        raise Contention("the activity's limits kept moving")
+
+    def process(self, event: Event) -> dict[str, Any]:
+        """Decide and grant: ``{status, outcomes, reason?}`` to record on the event."""
+        decision = self.decide(event)
+        if decision["status"] == "rejected":
+            return {"status": "rejected", "reason": decision["reason"], "outcomes": []}
+        return {"status": "processed", "outcomes": [self.grant(event, outcome) for outcome in decision["outcomes"]]}
+
+    def reverse(self, event: Event, granted: list[dict[str, Any]], key: str, amount: Decimal | None,
+                event_amount: Decimal | None) -> dict[str, Any]:
+        """Refund the event, all of it (``amount`` None) or ``amount`` of its ``attributes.amount``:
+        each grant it caused is reversed in proportion, and never beyond what it paid.
+
+        What a request covers is decided once (a claim under ``key``, with a guard counting what
+        the event has refunded so far), so a retried request reverses exactly the same points.
+        Cumulative targets (``floor(points * refunded / amount)``) keep rounding from drifting:
+        partial refunds that add up to the whole reverse every point, no more.
+        """
+        claim_key, refunds_key = f"event-reversal:{event.id}:{key}", f"refunds:{event.id}"
+        plan = self.store.claimed(claim_key)
+        for _ in range(ATTEMPTS):
+            if plan is not None:
+                break
+            version, state = self.store.read_guards([refunds_key])[refunds_key]
+            total = event_amount if event_amount is not None else Decimal(1)
+            before = Decimal(state.get("refunded", "0"))
+            if before >= total:
+                raise AlreadyReversed("This event has been reversed in full already.", details={"event_id": event.id})
+            if amount is not None and event_amount is None:
+                raise model.InvalidTransfer("A partial reversal needs the event's attributes.amount to share out.")
+            after = total if amount is None else min(total, before + amount)
+            request = {"amount": None if amount is None else str(amount), "refunded_before": str(before),
+                       "refunded_after": str(after), "event_amount": str(total)}
+            try:
+                plan = self.store.claim(claim_key, request, (Guard(refunds_key, version, {"refunded": str(after)}),))
+            except GuardChanged:
+                continue
+        if plan is None:
+            raise Contention("the event's refunds kept moving")
+        if plan["amount"] != (None if amount is None else str(amount)):
+            raise model.ExistsWithDifferentFields(details={"id": key})
+        total, before, after = (Decimal(plan[k]) for k in ("event_amount", "refunded_before", "refunded_after"))
+        reversals = []
+        for outcome in granted:
+            if not outcome.get("transfer_id"):
+                continue
+            points = Decimal(outcome["points"])
+            part = int((points * after / total).to_integral_value(ROUND_FLOOR)) - \
+                int((points * before / total).to_integral_value(ROUND_FLOOR))
+            if part <= 0:
+                continue
+            reversal = self.ledger.reverse(model.transfer_id(claim_key, outcome["transfer_id"]),
+                                           outcome["transfer_id"], part)
+            reversals.append({"transfer_id": reversal.id, "reverses": outcome["transfer_id"],
+                              "points": reversal.amount, "shortfall": int(reversal.meta().get("shortfall", "0"))})
+        return {"id": key, "amount": plan["amount"], "refunded": str(after),
+                "points": sum(r["points"] for r in reversals),
+                "reversals": reversals}

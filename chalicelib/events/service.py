@@ -1,0 +1,229 @@
+"""Events: accept (store once, enqueue), process (the pipeline), look up, reverse, sweep.
+
+Accepting is one conditional put on an item whose id derives from (brand, idempotency key):
+a retry with the same request finds it and answers with the same id; with other fields it is
+refused. The SQS message carries only the id. If the send fails after the put, the event is
+still accepted: the sweeper finds it through the sparse ``unprocessed`` index and enqueues it
+again, so nothing accepted is lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib import config, errors, queues
+from chalicelib.events.pipeline import Event, Pipeline
+from chalicelib.ledger.model import ExistsWithDifferentFields
+from chalicelib.observability import logger
+from chalicelib.store.events import PENDING_SHARDS, EventItem
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RESEND_AFTER = timedelta(seconds=30)  # a retried POST re-enqueues an event still unprocessed after this
+SWEEP_AFTER = timedelta(minutes=5)  # the sweeper re-enqueues events accepted longer ago than this
+
+
+def event_id(brand_id: str, idempotency_key: str) -> str:
+    """26 Crockford base32 characters (the shape of every id here) derived from the key."""
+    digest = hashlib.sha256(f"event\x1f{brand_id}\x1f{idempotency_key}".encode()).digest()
+    number = int.from_bytes(digest[:16], "big")  # 128 bits, as a ULID: the first digit is 0-7
+    return "".join(_CROCKFORD[(number >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def _request_hash(brand_id: str, member_id: str, body: dict[str, Any]) -> str:
+    fields = {k: body.get(k) for k in ("type", "occurred_at", "attributes", "channel")}
+    fields["member_id"] = member_id
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return base64.b32encode(hashlib.sha256(f"{brand_id}\x1f{canonical}".encode()).digest()[:15]).decode()
+
+
+def _shard(event_id_: str) -> int:
+    return int(hashlib.sha256(event_id_.encode()).hexdigest()[:4], 16) % PENDING_SHARDS
+
+
+def _resolve_member(brand_id: str, body: dict[str, Any]) -> str:
+    from chalicelib.members import service as members
+    from chalicelib.members import store as member_store
+
+    if body.get("member_id"):
+        member_id = body["member_id"]
+    else:
+        member_id = member_store.find("EXTERNAL", f"{brand_id}#{body['external_id']}")
+        if member_id is None:
+            raise errors.NotFound("No member of this brand has that external_id.", code="member_not_found",
+                                  details={"external_id": body["external_id"]})
+    try:
+        profile, _ = members.enrolled_profile(member_id, brand_id)
+    except errors.NotFound:
+        raise errors.NotFound("No such member in this brand's program.", code="member_not_found",
+                              details={"member_id": member_id}) from None
+    if profile.status != "active":
+        raise errors.NotFound("No such member in this brand's program.", code="member_not_found",
+                              details={"member_id": member_id})
+    return member_id
+
+
+def _occurred_at(body: dict[str, Any], now: datetime) -> datetime:
+    if not body.get("occurred_at"):
+        return now
+    at = datetime.fromisoformat(body["occurred_at"].replace("Z", "+00:00")).astimezone(UTC)
+    if at > now + timedelta(minutes=5):
+        raise errors.ValidationFailed("occurred_at is in the future.", details={"pointer": "/occurred_at",
+                                                                                 "rule": "not_future"})
+    return at
+
+
+def store_event(brand_id: str, body: dict[str, Any], now: datetime) -> tuple[EventItem, bool]:
+    """The event stored once: (item, True) when new, (the stored item, False) on a retry."""
+    key = body["idempotency_key"]
+    eid = event_id(brand_id, key)
+    member_id = _resolve_member(brand_id, body)
+    digest = _request_hash(brand_id, member_id, body)
+    item = EventItem(*EventItem.key_for(eid), brand_id=brand_id, member_id=member_id, type=body["type"],
+                     channel=body.get("channel"), occurred_at=_occurred_at(body, now),
+                     attributes=body.get("attributes") or {}, idempotency_key=key, request_hash=digest,
+                     status="accepted", accepted_at=now, gsi1pk=f"PENDING#{_shard(eid)}",
+                     gsi1sk=f"{now.isoformat()}#{eid}")
+    try:
+        item.save(condition=EventItem.pk.does_not_exist())
+        return item, True
+    except PutError as e:
+        if e.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    stored = EventItem.get(*EventItem.key_for(eid), consistent_read=True)
+    if stored.request_hash != digest:
+        raise ExistsWithDifferentFields("This idempotency_key was used with another event.",
+                                        details={"id": eid, "idempotency_key": key})
+    return stored, False
+
+
+def _enqueue(items: list[EventItem]) -> None:
+    """Send one message per event; a failure is logged, not raised: the sweeper resends."""
+    for start in range(0, len(items), 10):
+        chunk = items[start:start + 10]
+        try:
+            queues.send_batch("events", [{"event_id": item.event_id} for item in chunk])
+        except Exception:
+            logger.exception("events not enqueued; the sweeper will resend them",
+                             extra={"event_ids": [item.event_id for item in chunk]})
+
+
+def _needs_send(item: EventItem, created: bool, now: datetime) -> bool:
+    return created or (item.status == "accepted" and now - item.accepted_at > RESEND_AFTER)
+
+
+def accept(brand_id: str, body: dict[str, Any], now: datetime) -> EventItem:
+    item, created = store_event(brand_id, body, now)
+    if _needs_send(item, created, now):
+        _enqueue([item])
+    return item
+
+
+def accept_batch(brand_id: str, bodies: list[dict[str, Any]], now: datetime) -> list[EventItem | errors.PunchcardError]:
+    """Each event stored on its own (one bad event never refuses its batch-mates), then sent."""
+
+    def one(body):
+        try:
+            return store_event(brand_id, body, now)
+        except errors.PunchcardError as e:
+            return e
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, bodies))
+    _enqueue([r[0] for r in results if isinstance(r, tuple) and _needs_send(r[0], r[1], now)])
+    return [r[0] if isinstance(r, tuple) else r for r in results]
+
+
+def get(brand_id: str, eid: str) -> EventItem:
+    try:
+        item = EventItem.get(*EventItem.key_for(eid), consistent_read=True)
+    except DoesNotExist:
+        item = None
+    if item is None or item.brand_id != brand_id:
+        raise errors.NotFound("No such event.", details={"event_id": eid})
+    return item
+
+
+def _event(item: EventItem) -> Event:
+    return Event(item.event_id, item.brand_id, item.member_id, item.type, item.occurred_at, item.attributes or {},
+                 item.channel)
+
+
+@functools.cache
+def pipeline() -> Pipeline:
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.activities import service as activities
+    from chalicelib.activities.facts import member_facts
+    from chalicelib.ledger import wiring
+
+    return Pipeline(wiring.ledger(), lambda brand_id: activities.rulesets.get(brand_id, max_age=0), member_facts,
+                    ZoneInfo(config.program_timezone()))
+
+
+def process(eid: str, now: datetime) -> dict[str, Any] | None:
+    """Run the pipeline for one event and record the result; None if there is no such event."""
+    try:
+        item = EventItem.get(*EventItem.key_for(eid), consistent_read=True)
+    except DoesNotExist:
+        return None
+    if item.status != "accepted":
+        return {"status": item.status, "outcomes": item.outcomes or []}  # a redelivery after the record
+    result = pipeline().process(_event(item))
+    earned = sum(o["points"] for o in result["outcomes"] if o["status"] == "granted")
+    if earned:  # before the event is marked processed: a failure here retries the whole (idempotent) record
+        queues.send("notifications", {"type": "points.earned", "id": f"earned:{eid}", "brand_id": item.brand_id,
+                                      "member_id": item.member_id, "event_id": eid, "points": earned})
+    actions = [EventItem.status.set(result["status"]), EventItem.outcomes.set(result["outcomes"]),
+               EventItem.processed_at.set(now), EventItem.gsi1pk.remove(), EventItem.gsi1sk.remove()]
+    if result.get("reason"):
+        actions.append(EventItem.reason.set(result["reason"]))
+    item.update(actions=actions)
+    return result
+
+
+def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: datetime) -> dict[str, Any]:
+    item = get(brand_id, eid)
+    if item.status != "processed":
+        raise errors.Conflict("The event has not been processed yet; reverse it once it has.",
+                              code="event_not_processed", details={"event_id": eid, "status": item.status})
+    event_amount = (item.attributes or {}).get("amount")
+    try:
+        total = None if event_amount is None or isinstance(event_amount, bool) else Decimal(str(event_amount))
+    except InvalidOperation:
+        total = None
+    if total is not None and (not total.is_finite() or total <= 0):
+        total = None
+    if amount is not None and total is None:
+        raise errors.ValidationFailed("A partial reversal needs the event's attributes.amount to share out.",
+                                      code="no_amount_to_share", details={"pointer": "/amount", "rule": "amount"})
+    result = pipeline().reverse(_event(item), item.outcomes or [], key, amount, total)
+    reversals = [r for r in (item.reversals or []) if r["id"] != key] + [{**result, "at": now.isoformat()}]
+    item.update(actions=[EventItem.reversals.set(reversals)])
+    if result["points"]:
+        queues.send("notifications", {"type": "points.reversed", "id": f"reversed:{eid}:{key}",
+                                      "brand_id": brand_id, "member_id": item.member_id, "event_id": eid,
+                                      "points": result["points"]})
+    return result
+
+
+def unprocessed(now: datetime, older_than: timedelta = SWEEP_AFTER) -> list[EventItem]:
+    """Events accepted before ``now - older_than`` and still unprocessed (the sparse index)."""
+    cutoff = (now - older_than).isoformat()
+    return [item for shard in range(PENDING_SHARDS)
+            for item in EventItem.unprocessed.query(f"PENDING#{shard}", EventItem.gsi1sk < cutoff)]
+
+
+def sweep(now: datetime, older_than: timedelta = SWEEP_AFTER) -> int:
+    """Re-enqueue events accepted before ``now - older_than`` and still unprocessed."""
+    items = unprocessed(now, older_than)
+    _enqueue(items)
+    return len(items)

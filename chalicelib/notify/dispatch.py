@@ -1,0 +1,45 @@
+"""The ``notifications`` queue: what happened, fanned out to whoever listens.
+
+Producers (the earn pipeline, reversals; later redemptions and tiers) put
+``{"type": ..., "id": ..., ...}`` messages on the queue; areas register listeners per type
+with :func:`listen`. Delivery is at least once, so listeners dedupe on the message ``id``.
+Mail and webhooks register here when they arrive; a known type with no listener yet is
+acknowledged, an unknown or malformed message is poison and ends in the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.jobs import PoisonMessage
+
+TYPES = frozenset({"points.earned", "points.reversed"})
+
+_listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
+
+
+def listen(message_type: str) -> Callable:
+    if message_type not in TYPES:
+        raise ValueError(f"unknown notification type {message_type!r}")
+
+    def register(fn: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+        _listeners.setdefault(message_type, []).append(fn)
+        return fn
+
+    return register
+
+
+def dispatch(body: str) -> int:
+    """Hand one message to its listeners; returns how many ran."""
+    try:
+        message = json.loads(body)
+    except ValueError as e:
+        raise PoisonMessage(f"body is not JSON: {e}") from e
+    if not isinstance(message, dict) or message.get("type") not in TYPES or not isinstance(message.get("id"), str):
+        raise PoisonMessage(f"not a notification: {body[:200]}")
+    listeners = _listeners.get(message["type"], [])
+    for listener in listeners:
+        listener(message)
+    return len(listeners)

@@ -1,0 +1,68 @@
+"""The ``events`` table: every event a brand sent, keyed by an id derived from its
+idempotency key, with its status and what it earned.
+
+Items:
+- ``EVENT#<id> / EVENT`` — the event as accepted (member, type, time, attributes), the hash of
+  the request (a key reused with other fields is refused), ``status`` (accepted → processed |
+  rejected), ``outcomes`` and the ``reversals`` made of it. The id is derived from
+  (brand, idempotency key), so a retried POST lands on the same item: one conditional put,
+  no lookup item.
+- GSI ``unprocessed`` (sparse: only items still ``accepted`` carry ``gsi1pk``):
+  ``PENDING#<shard>`` / ``<accepted_at>#<id>``. The sweeper finds events that were accepted
+  but never processed (an SQS send that failed after the put, a message lost to the DLQ)
+  without a scan; processing removes the attributes and so the index entry.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.store.base import PunchcardModel, TableMeta
+
+PENDING_SHARDS = 8
+
+
+class UnprocessedIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "unprocessed"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class EventsTable(PunchcardModel):
+    class Meta(TableMeta):
+        logical_name = "events"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    unprocessed = UnprocessedIndex()
+
+
+class EventItem(EventsTable):
+    brand_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    channel = UnicodeAttribute(null=True)
+    occurred_at = UTCDateTimeAttribute()
+    attributes = JSONAttribute(default=dict)
+    idempotency_key = UnicodeAttribute()
+    request_hash = UnicodeAttribute()
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    outcomes = JSONAttribute(null=True)
+    reversals = JSONAttribute(null=True)
+    accepted_at = UTCDateTimeAttribute()
+    processed_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key_for(event_id: str) -> tuple[str, str]:
+        return f"EVENT#{event_id}", "EVENT"
+
+    @property
+    def event_id(self) -> str:
+        return self.pk.removeprefix("EVENT#")
