@@ -10,7 +10,8 @@ on DynamoDB in Lambda and on the in-memory store in the simulation tests.
    that advances the counters. A redelivery finds the claim and reuses it: re-evaluating could
    differ (the counters, tier or ruleset moved), and the counters must move once per event.
 2. **Grant each outcome.** Its transfer id derives from (event, activity, version, outcome
-   index). If the transfer exists, that is the result (a redelivery). Otherwise limits and
+   index). On a redelivery, a transfer that exists is the result (a first delivery skips that
+   read: its own fresh decision cannot have grants yet). Otherwise limits and
    budgets are read and decided (:mod:`chalicelib.rules.limits`) and the grant commits with
    their guards; a guard that moved meanwhile means decide again.
 3. The caller records the result on the event and sends follow-up messages.
@@ -18,6 +19,7 @@ on DynamoDB in Lambda and on the in-memory store in the simulation tests.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,16 +75,17 @@ class Pipeline:
     def store(self):
         return self.ledger.store
 
-    def decide(self, event: Event) -> dict[str, Any]:
-        """The event's decision, made and stored once (with the counters it advances)."""
-        key = f"event:{event.id}"
+    def decide(self, event: Event) -> tuple[dict[str, Any], bool]:
+        """(the event's decision, made and stored once with the counters it advances; whether
+        this call made it). No read of the claim first: a first delivery (the common case)
+        evaluates and claims, and a redelivery's claim finds the stored decision instead."""
+        key, nonce = f"event:{event.id}", uuid.uuid4().hex
         for _ in range(ATTEMPTS):
-            found = self.store.claimed(key)
-            if found is not None:
-                return found
             member = self.member_facts(event.member_id, event.occurred_at)
             if not member:
-                return self.store.claim(key, {"status": "rejected", "reason": "member_not_found", "outcomes": []})
+                stored = self.store.claim(key, {"status": "rejected", "reason": "member_not_found", "outcomes": [],
+                                                "nonce": nonce})
+                return stored, stored.get("nonce") == nonce
             counter_key = counters.key(event.brand_id, event.member_id, event.type)
             version, before = self.store.read_guards([counter_key])[counter_key]
             after = counters.advance(before, event.as_facts(), event.occurred_at, self.zone)
@@ -90,25 +93,28 @@ class Pipeline:
             ruleset = self.rulesets(event.brand_id)
             evaluation = ruleset.evaluate(event.as_facts(), member, event.occurred_at,
                                           stats=counters.stats(before, after))
-            decision = {"status": "processed", "ruleset": str(ruleset.version), "outcomes": [
+            decision = {"status": "processed", "ruleset": str(ruleset.version), "nonce": nonce, "outcomes": [
                 {"activity_id": o.activity_id, "activity_version": o.version, "index": o.index, "points": o.points,
                  "pending_for": o.pending_for, "expires_after": o.expires_after,
                  "limits": limits.Subject.of(o.activity).to_json() if o.activity.limits else None}
                 for o in evaluation.outcomes]}
             try:
-                return self.store.claim(key, decision, (Guard(counter_key, version, after),))
+                stored = self.store.claim(key, decision, (Guard(counter_key, version, after),))
             except GuardChanged:
                 continue  # another event of this member and type was counted first
+            return stored, stored.get("nonce") == nonce
         raise Contention("the member's counters kept moving")
 
-    def grant(self, event: Event, outcome: dict[str, Any]) -> dict[str, Any]:
-        """Pay one outcome of the decision (within its limits); idempotent."""
+    def grant(self, event: Event, outcome: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
+        """Pay one outcome of the decision (within its limits); idempotent. ``fresh``: the
+        decision was made by this delivery, so no grant of it can exist yet (no read for one)."""
         transfer_id = grant_id(event.id, outcome["activity_id"], outcome["activity_version"], outcome["index"])
         result = {"activity_id": outcome["activity_id"], "activity_version": outcome["activity_version"],
                   "requested_points": outcome["points"]}
         subject = limits.Subject.from_json(outcome["limits"]) if outcome.get("limits") else None
         for _ in range(ATTEMPTS):
-            existing = self.store.transfer(transfer_id)
+            existing = None if fresh else self.store.transfer(transfer_id)
+            fresh = False  # a retry after a moved guard reads: the grant may have landed meanwhile
             if existing is not None:
                 return {**result, "points": existing.amount, "transfer_id": transfer_id, "status": "granted",
                         **({"reason": existing.meta()["limited_by"]} if "limited_by" in existing.meta() else {})}
@@ -135,10 +141,11 @@ class Pipeline:
 
     def process(self, event: Event) -> dict[str, Any]:
         """Decide and grant: ``{status, outcomes, reason?}`` to record on the event."""
-        decision = self.decide(event)
+        decision, fresh = self.decide(event)
         if decision["status"] == "rejected":
             return {"status": "rejected", "reason": decision["reason"], "outcomes": []}
-        return {"status": "processed", "outcomes": [self.grant(event, outcome) for outcome in decision["outcomes"]]}
+        return {"status": "processed",
+                "outcomes": [self.grant(event, outcome, fresh) for outcome in decision["outcomes"]]}
 
     def reverse(self, event: Event, granted: list[dict[str, Any]], key: str, amount: Decimal | None,
                 event_amount: Decimal | None) -> dict[str, Any]:

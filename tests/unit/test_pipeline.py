@@ -48,13 +48,15 @@ PER_EURO = {"name": "per euro", "trigger": {"event": "purchase"},
 def test_a_redelivery_reuses_the_first_decision_even_after_the_rules_changed():
     world = World(PER_EURO)
     event = world.event(1, amount=40)
-    decision = world.pipeline.decide(event)  # crash here: decided, nothing granted yet
+    decision, fresh = world.pipeline.decide(event)  # crash here: decided, nothing granted yet
+    assert fresh
 
     world.rules = ruleset({**PER_EURO, "reward": {"points": 1000}})
     first = world.pipeline.process(event)
     again = world.pipeline.process(event)
 
     assert decision["outcomes"][0]["points"] == 40
+    assert world.pipeline.decide(event) == (decision, False)
     assert first == again
     assert first["outcomes"][0]["points"] == 40
     assert world.balance() == 40
