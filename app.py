@@ -28,3 +28,4 @@ process_events = app.on_sqs_message(queue=EVENTS.name, batch_size=EVENTS.batch_s
 process_notifications = app.on_sqs_message(queue=NOTIFICATIONS.name,
                                            batch_size=NOTIFICATIONS.batch_size)(events.process_notifications)
 sweep_events = app.schedule(schedules.SWEEP_RATE)(events.sweep_events)
+sweep_redemptions = app.schedule(schedules.SWEEP_RATE)(schedules.sweep_redemptions)

@@ -124,3 +124,8 @@ def points_expire_after() -> str | None:
 def program_timezone() -> str:
     """The timezone of the program's days and weeks (event counters, streaks); IANA name."""
     return os.environ.get("PUNCHCARD_TIMEZONE") or "UTC"
+
+
+def redemption_cancel_days() -> int:
+    """How many days after a redemption its brand may cancel it (and return the points)."""
+    return int(os.environ.get("PUNCHCARD_REDEMPTION_CANCEL_DAYS") or 30)

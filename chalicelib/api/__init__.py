@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def blueprints() -> list:
     """Every blueprint of the API, in registration order."""
-    from chalicelib.api import activities, auth, brands, events, health, ledger, me, members, session
+    from chalicelib.api import activities, auth, brands, events, health, ledger, me, members, rewards, session
 
-    return [auth.bp, health.bp, brands.bp, session.bp, members.bp, me.bp, ledger.bp, activities.bp, events.bp]
+    return [auth.bp, health.bp, brands.bp, session.bp, members.bp, me.bp, ledger.bp, activities.bp, events.bp,
+            rewards.bp]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint
 
-from chalicelib.api import ledger, views
+from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.validation import validate
 from chalicelib.members import service, store
@@ -36,7 +36,7 @@ def update_me(principal):
 
 @route(bp, "/v1/me/export", roles=("member",))
 def export_me(principal):
-    return {**service.export(principal.member_id), "ledger": ledger.export_section(principal.member_id)}
+    return views.export(principal.member_id)
 
 
 @route(bp, "/v1/me", methods=("DELETE",), roles=("member",))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from chalice import Blueprint, Response
 
 from chalicelib import errors
-from chalicelib.api import ledger, views
+from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.pagination import page, page_request
 from chalicelib.api.validation import validate
@@ -56,7 +56,7 @@ def get_member(member_id, principal):
 
 @route(bp, "/v1/members/{member_id}/export", roles=("admin",))
 def export_member(member_id, principal):
-    return {**service.export(member_id), "ledger": ledger.export_section(member_id)}
+    return views.export(member_id)
 
 
 @route(bp, "/v1/members/{member_id}", methods=("DELETE",), roles=("admin",))

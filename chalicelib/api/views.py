@@ -114,3 +114,13 @@ def template(t) -> dict[str, Any]:
                             "minimum": p.minimum, "choices": list(p.choices) if p.choices else None}
                            for p in t.parameters],
             "activities": t.render()}
+
+
+def export(member_id: str) -> dict[str, Any]:
+    """Everything held on the member, one section per area (the member's and the admin's export)."""
+    from chalicelib.api import ledger as ledger_api
+    from chalicelib.api import rewards as rewards_api
+    from chalicelib.members import service
+
+    return {**service.export(member_id), "ledger": ledger_api.export_section(member_id),
+            "redemptions": rewards_api.export_section(member_id)}

@@ -22,20 +22,18 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import config, errors, queues
 from chalicelib.events.pipeline import Event, Pipeline
+from chalicelib.ids import derived_id
 from chalicelib.ledger.model import ExistsWithDifferentFields
 from chalicelib.observability import logger
 from chalicelib.store.events import PENDING_SHARDS, EventItem
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RESEND_AFTER = timedelta(seconds=30)  # a retried POST re-enqueues an event still unprocessed after this
 SWEEP_AFTER = timedelta(minutes=5)  # the sweeper re-enqueues events accepted longer ago than this
 
 
 def event_id(brand_id: str, idempotency_key: str) -> str:
     """26 Crockford base32 characters (the shape of every id here) derived from the key."""
-    digest = hashlib.sha256(f"event\x1f{brand_id}\x1f{idempotency_key}".encode()).digest()
-    number = int.from_bytes(digest[:16], "big")  # 128 bits, as a ULID: the first digit is 0-7
-    return "".join(_CROCKFORD[(number >> (5 * i)) & 31] for i in reversed(range(26)))
+    return derived_id("event", brand_id, idempotency_key)
 
 
 def _request_hash(brand_id: str, member_id: str, body: dict[str, Any]) -> str:

@@ -25,3 +25,12 @@ def expire_points(event) -> None:
     sent = ledger_jobs.start_daily_expiry(datetime.now(UTC).date())
     ops.heartbeat("expire_points")
     logger.info("expiry queued", extra={"messages": sent})
+
+
+def sweep_redemptions(event) -> None:
+    """Every few minutes: settle redemptions a crash left half-way (void or post their hold)."""
+    from chalicelib.rewards import service
+
+    settled = service.sweep(datetime.now(UTC))
+    if settled:
+        logger.warning("redemptions settled by the sweeper", extra={"redemptions": settled})

@@ -1,6 +1,6 @@
 """The ``notifications`` queue: what happened, fanned out to whoever listens.
 
-Producers (the earn pipeline, reversals; later redemptions and tiers) put
+Producers (the earn pipeline, reversals; redemptions, rewards; later tiers) put
 ``{"type": ..., "id": ..., ...}`` messages on the queue; areas register listeners per type
 with :func:`listen`. Delivery is at least once, so listeners dedupe on the message ``id``.
 Mail and webhooks register here when they arrive; a known type with no listener yet is
@@ -15,7 +15,8 @@ from typing import Any
 
 from chalicelib.jobs import PoisonMessage
 
-TYPES = frozenset({"points.earned", "points.reversed"})
+TYPES = frozenset({"points.earned", "points.reversed", "redemption.fulfilled", "redemption.cancelled",
+                   "reward.low_stock"})
 
 _listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
 

@@ -14,12 +14,13 @@ from chalicelib.store.events import EventsTable
 from chalicelib.store.identity import IdentityTable
 from chalicelib.store.ledger import LedgerTable
 from chalicelib.store.members import MembersTable
+from chalicelib.store.rewards import RewardsTable
 from chalicelib.store.rules import RulesTable
 from chalicelib.store.system import SystemRecord
 
 # One model per table: the one that declares its keys and indexes (entity models subclass it).
 MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable, MembersTable, LedgerTable, RulesTable,
-                                            EventsTable)
+                                            EventsTable, RewardsTable)
 
 
 def ttl_attribute(model: type[PunchcardModel]) -> str | None:

@@ -56,11 +56,20 @@ def world(stack):
         "type": "purchase", "member_id": victim_member["id"], "idempotency_key": "victim-order"}).json()
     attacker_member = sign_up_and_log_in(stack)
     victim_login = sign_up_and_log_in(stack)
+    victim_reward = call(stack, "POST", "/v1/rewards", victim["api_key"], json={
+        "name": "Victim's reward", "cost_points": 5, "fulfilment": "generated_code"}).json()
+    call(stack, "POST", "/v1/members", victim["api_key"], json={"email": victim_login["email"]})
+    call(stack, "POST", f"/v1/members/{victim_login['id']}/adjustments", victim["api_key"],
+         json={"points": 10, "reason": "seed"}, headers={"Idempotency-Key": "victim-seed"})
+    victim_redemption = call(stack, "POST", "/v1/me/redemptions", victim_login["id_token"],
+                             json={"reward_id": victim_reward["id"]}, headers={"Idempotency-Key": "victim"}).json()
+    assert victim_redemption["status"] == "fulfilled", victim_redemption
     expired = forged_token(claims_of(attacker_member["id_token"]), expired=True)
     return {
         "params": {"brand_id": victim["id"], "member_id": victim_member["id"], "key_id": victim["key"]["id"],
                    "activity_id": victim_activity["id"], "template_id": "newsletter",
-                   "event_id": victim_event["id"]},
+                   "event_id": victim_event["id"], "reward_id": victim_reward["id"],
+                   "redemption_id": victim_redemption["id"]},
         "victim": victim, "victim_member": victim_member, "victim_login": victim_login,
         "attacker_key": attacker["api_key"], "attacker_member": attacker_member, "expired": expired,
     }

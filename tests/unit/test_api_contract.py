@@ -238,3 +238,15 @@ def test_every_operation_and_request_body_has_an_example():
             if path != "/openapi.json" and success and not any(has_example(r["content"]) for r in success):
                 missing.append(f"{method} {path} response")
     assert missing == []
+
+
+def test_every_schema_compiles_and_accepts_its_own_examples():
+    """fastjsonschema rewrites patterns (``$`` becomes ``\\Z``): a pattern it cannot compile
+    would be a 500 on the first request that reaches it."""
+    from chalicelib.api import validation
+
+    schemas = json.loads(OPENAPI_PATH.read_text())["components"]["schemas"]
+    for name, schema in schemas.items():
+        for example in schema.get("examples", []):
+            assert validation.validate(name, example) == example, name
+        validation._validator(name)

@@ -1,0 +1,173 @@
+"""Rewards: the brand's catalog and code pools; members browse, redeem and see their history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalice import Blueprint, Response
+
+from chalicelib import errors
+from chalicelib.api.http import json_body, query, route
+from chalicelib.api.ledger import idempotency_key
+from chalicelib.api.pagination import page, page_request
+from chalicelib.api.validation import validate
+from chalicelib.timestamps import iso
+
+bp = Blueprint(__name__)
+
+MAX_CODES = 100_000
+
+
+def _service():
+    from chalicelib.rewards import service  # pynamodb models and transactions: on first use
+
+    return service
+
+
+def reward_view(item) -> dict:
+    service = _service()
+    left = service.stock_left(item)
+    return {**item.definition, "id": item.reward_id, "brand_id": item.brand_id, "status": item.status,
+            "redeemed": int(item.claimed), "stock_left": left,
+            "low_stock": left is not None and left <= service.low_stock_at(item),
+            "created_at": iso(item.created_at), "updated_at": iso(item.updated_at)}
+
+
+def _for_member(item, available: int, now: datetime) -> dict:
+    definition = item.definition
+    view = {key: definition[key] for key in ("name", "description", "image_url", "category", "cost_points",
+                                             "valid_until", "tiers", "per_member_limit") if key in definition}
+    cost = int(definition["cost_points"])
+    return {**view, "id": item.reward_id, "brand_id": item.brand_id, "stock_left": _service().stock_left(item),
+            "affordable": available >= cost, "points_to_go": max(0, cost - available)}
+
+
+def redemption_view(item) -> dict:
+    view = {"id": item.redemption_id, "status": item.status, "reward_id": item.reward_id,
+            "reward_name": item.reward_name, "member_id": item.member_id, "brand_id": item.brand_id,
+            "cost_points": int(item.cost_points), "created_at": iso(item.created_at),
+            "updated_at": iso(item.updated_at)}
+    for key in ("voucher_code", "reason", "transfer_id"):
+        if getattr(item, key):
+            view[key] = getattr(item, key)
+    return view
+
+
+@route(bp, "/v1/rewards", methods=("POST",), roles=("brand",))
+def create_reward(principal):
+    body = validate("RewardInput", json_body(bp.current_request))
+    return Response(status_code=201, body=reward_view(_service().create(principal.brand_id, body, datetime.now(UTC))))
+
+
+@route(bp, "/v1/rewards", roles=("brand", "member"))
+def list_rewards(principal):
+    query(bp.current_request, "category")
+    category = (bp.current_request.query_params or {}).get("category")
+    service, now = _service(), datetime.now(UTC)
+    if principal.role == "brand":
+        items = [reward_view(r) for r in service.brand_rewards(principal.brand_id)
+                 if category is None or r.definition.get("category") == category]
+        return {"items": items, "next_cursor": None}
+    from chalicelib.ledger import wiring
+    from chalicelib.members import service as members
+    from chalicelib.members import store as member_store
+
+    members.own_profile(principal.member_id)
+    available = wiring.store().book(principal.member_id).available(now)
+    items = []
+    for enrolment in member_store.enrolments(principal.member_id):
+        items += [_for_member(r, available, now) for r in service.brand_rewards(enrolment.brand_id)
+                  if service.open_at(r, now) and (category is None or r.definition.get("category") == category)]
+    return {"items": items, "next_cursor": None}
+
+
+@route(bp, "/v1/rewards/{reward_id}", roles=("brand",))
+def get_reward(reward_id, principal):
+    return reward_view(_service().get(reward_id, principal.brand_id))
+
+
+@route(bp, "/v1/rewards/{reward_id}", methods=("PUT",), roles=("brand",))
+def update_reward(reward_id, principal):
+    _service().get(reward_id, principal.brand_id)  # 404 before any 400: ids are never probed
+    body = validate("RewardInput", json_body(bp.current_request))
+    return reward_view(_service().update(principal.brand_id, reward_id, body, datetime.now(UTC)))
+
+
+@route(bp, "/v1/rewards/{reward_id}", methods=("DELETE",), roles=("brand",))
+def archive_reward(reward_id, principal):
+    return reward_view(_service().archive(principal.brand_id, reward_id, datetime.now(UTC)))
+
+
+def _codes(request) -> list[str]:
+    content_type = ((request.headers or {}).get("content-type") or "").split(";")[0].strip().lower()
+    if content_type == "text/csv":
+        try:
+            text = (request.raw_body or b"").decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise errors.BadRequest("The CSV is not UTF-8.", code="malformed_csv") from e
+        codes = [line.strip().split(",")[0].strip().strip('"') for line in text.splitlines()]
+        codes = [code for code in codes if code]
+        pointer = "/codes"
+    else:
+        codes = validate("CodeUpload", json_body(request))["codes"]
+        pointer = "/codes"
+    if not codes or len(codes) > MAX_CODES:
+        raise errors.ValidationFailed(f"Send 1 to {MAX_CODES} codes.", details={"pointer": pointer, "rule": "size"})
+    bad = next((i for i, code in enumerate(codes) if not (1 <= len(code) <= 128) or not code.isprintable()), None)
+    if bad is not None:
+        raise errors.ValidationFailed("A code is 1 to 128 printable characters.",
+                                      details={"pointer": f"{pointer}/{bad}", "rule": "code"})
+    return codes
+
+
+@route(bp, "/v1/rewards/{reward_id}/codes", methods=("POST",), roles=("brand",),
+       content_types=["application/json", "text/csv"], max_body_bytes=4 * 1024 * 1024)
+def upload_codes(reward_id, principal):
+    _service().get(reward_id, principal.brand_id)
+    codes = _codes(bp.current_request)
+    return _service().upload_codes(principal.brand_id, reward_id, codes, datetime.now(UTC))
+
+
+@route(bp, "/v1/me/redemptions", methods=("POST",), roles=("member",))
+def redeem(principal):
+    request = bp.current_request
+    key = idempotency_key(request)
+    body = validate("RedemptionCreate", json_body(request))
+    from chalicelib.members import service as members
+
+    members.own_profile(principal.member_id)
+    item = _service().redeem(principal.member_id, body["reward_id"], key, datetime.now(UTC))
+    if item.status == "failed":
+        raise errors.Conflict("The redemption failed.", code=item.reason or "redemption_failed",
+                              details={"redemption_id": item.redemption_id})
+    return Response(status_code=201, body=redemption_view(item))
+
+
+def export_section(member_id: str) -> list[dict]:
+    """Every redemption of the member, newest first (for the privacy export)."""
+    items, start = [], None
+    while True:
+        batch, start = _service().member_redemptions(member_id, 100, start)
+        items += [redemption_view(i) for i in batch]
+        if not start:
+            return items
+
+
+@route(bp, "/v1/me/redemptions", roles=("member",))
+def my_redemptions(principal):
+    limit, start = page_request(bp.current_request)
+    items, last = _service().member_redemptions(principal.member_id, limit, start)
+    return page([redemption_view(i) for i in items], last)
+
+
+@route(bp, "/v1/redemptions", roles=("brand",))
+def brand_redemptions(principal):
+    limit, start = page_request(bp.current_request)
+    items, last = _service().brand_redemptions(principal.brand_id, limit, start)
+    return page([redemption_view(i) for i in items], last)
+
+
+@route(bp, "/v1/redemptions/{redemption_id}/cancellation", methods=("POST",), roles=("brand",))
+def cancel_redemption(redemption_id, principal):
+    item = _service().cancel(principal.brand_id, redemption_id, datetime.now(UTC))
+    return redemption_view(item)

@@ -1,0 +1,261 @@
+"""Redemptions on DynamoDB Local: races for stock and codes, crashes between the steps."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+
+from chalicelib import errors
+
+NOW = datetime.now(UTC)
+
+
+def brand() -> str:
+    return f"brand-{uuid.uuid4().hex[:10]}"
+
+
+def funded_member(brand_id: str, points: int) -> str:
+    from chalicelib.ledger import wiring
+    from chalicelib.members import service as members
+
+    profile, _, _ = members.create_or_enrol({"email": f"{uuid.uuid4().hex}@example.com"}, brand_id, "api", NOW)
+    if points:
+        wiring.ledger().adjust(f"fund-{profile.member_id}", profile.member_id, points, "funding")
+    return profile.member_id
+
+
+def book(member_id: str):
+    from chalicelib.ledger import wiring
+
+    return wiring.store().book(member_id)
+
+
+def test_a_hundred_members_race_for_seven_vouchers(local_aws):
+    from chalicelib.rewards import service
+
+    brand_id = brand()
+    reward = service.create(brand_id, {"name": "Lunch", "cost_points": 100, "fulfilment": "voucher_pool"}, NOW)
+    service.upload_codes(brand_id, reward.reward_id, [f"LUNCH-{i}" for i in range(7)], NOW)
+    members = [funded_member(brand_id, 150) for _ in range(100)]
+    results: dict[str, object] = {}
+    start = threading.Barrier(100)
+
+    def go(member_id):
+        start.wait()
+        try:
+            results[member_id] = service.redeem(member_id, reward.reward_id, "k1", datetime.now(UTC))
+        except errors.PunchcardError as e:
+            results[member_id] = e.code
+
+    threads = [threading.Thread(target=go, args=(m,)) for m in members]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    won = {m: r for m, r in results.items() if not isinstance(r, str)}
+    assert len(won) == 7
+    assert all(r.status == "fulfilled" for r in won.values())
+    assert len({r.voucher_code for r in won.values()}) == 7
+    assert sorted(r for r in results.values() if isinstance(r, str)) == ["out_of_stock"] * 93
+    for member_id in members:  # winners paid once, losers hold nothing and lost nothing
+        expected = 50 if member_id in won else 150
+        assert (book(member_id).posted, book(member_id).debits_pending) == (expected, 0)
+    assert service.stock_left(service.get(reward.reward_id)) == 0
+
+
+def test_stock_and_per_member_limits_hold_under_concurrency(local_aws):
+    from chalicelib.rewards import service
+
+    brand_id = brand()
+    reward = service.create(brand_id, {"name": "Mug", "cost_points": 10, "stock": 5, "per_member_limit": 2,
+                                       "fulfilment": "generated_code"}, NOW)
+    member = funded_member(brand_id, 1000)
+    outcomes: list[str] = []
+
+    def go(i):
+        try:
+            outcomes.append(service.redeem(member, reward.reward_id, f"k{i}", datetime.now(UTC)).status)
+        except errors.PunchcardError as e:
+            outcomes.append(e.code)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["fulfilled"] * 2 + ["limit_reached"] * 8
+    assert book(member).posted == 980
+    assert book(member).debits_pending == 0
+
+
+def test_a_replay_returns_the_same_redemption_and_moves_nothing(local_aws):
+    from chalicelib.rewards import service
+
+    brand_id = brand()
+    reward = service.create(brand_id, {"name": "Cap", "cost_points": 30, "fulfilment": "generated_code"}, NOW)
+    member = funded_member(brand_id, 100)
+
+    first = service.redeem(member, reward.reward_id, "same", NOW)
+    again = service.redeem(member, reward.reward_id, "same", NOW)
+
+    assert (again.redemption_id, again.voucher_code, again.status) == (first.redemption_id, first.voucher_code,
+                                                                       "fulfilled")
+    assert book(member).posted == 70
+    other = service.create(brand_id, {"name": "Hat", "cost_points": 1}, NOW)
+    with pytest.raises(errors.Conflict) as raised:
+        service.redeem(member, other.reward_id, "same", NOW)
+    assert raised.value.code == "exists_with_different_fields"
+    dear = service.create(brand_id, {"name": "Bike", "cost_points": 71}, NOW)
+    with pytest.raises(errors.Conflict) as raised:
+        service.redeem(member, dear.reward_id, "poor", NOW)
+    assert raised.value.code == "insufficient_points"
+    assert book(member).debits_pending == 0
+
+
+@pytest.mark.parametrize("crash_at", ["claim", "post"])
+def test_a_crash_between_hold_and_post_is_finished_by_a_retry(local_aws, crash_at):
+    from chalicelib.rewards import service
+
+    brand_id = brand()
+    reward = service.create(brand_id, {"name": "Tote", "cost_points": 40, "fulfilment": "generated_code"}, NOW)
+    member = funded_member(brand_id, 100)
+    target = "_claim" if crash_at == "claim" else "_ledger"
+    real = getattr(service, target)
+
+    def crash(*args, **kwargs):
+        if crash_at == "claim":
+            raise ConnectionError("the process died before the claim")
+        ledger = real()
+        ledger.post = mock.Mock(side_effect=ConnectionError("the process died before the post"))
+        return ledger
+
+    calls = {"n": 0}
+
+    def once(*args, **kwargs):
+        calls["n"] += 1
+        return crash(*args, **kwargs) if (crash_at == "claim" or calls["n"] == 2) else real(*args, **kwargs)
+
+    with mock.patch.object(service, target, once), pytest.raises(ConnectionError):
+        service.redeem(member, reward.reward_id, "k", NOW)
+    assert book(member).debits_pending == 40  # held, not spent
+
+    done = service.redeem(member, reward.reward_id, "k", NOW)
+
+    assert done.status == "fulfilled"
+    assert (book(member).posted, book(member).debits_pending) == (60, 0)
+
+
+@pytest.mark.parametrize(("crash_at", "ends"), [("claim", "failed"), ("post", "fulfilled")])
+def test_the_sweeper_settles_what_no_retry_came_back_for(local_aws, crash_at, ends):
+    from chalicelib.rewards import service
+
+    brand_id = brand()
+    reward = service.create(brand_id, {"name": "Pen", "cost_points": 25, "fulfilment": "generated_code"}, NOW)
+    member = funded_member(brand_id, 100)
+    then = datetime.now(UTC) - timedelta(hours=1)
+    if crash_at == "claim":
+        patch = mock.patch.object(service, "_claim", side_effect=ConnectionError("died"))
+    else:
+        real = service._ledger
+
+        def without_post():
+            ledger = real()
+            ledger.post = mock.Mock(side_effect=ConnectionError("died"))
+            return ledger
+
+        patch = mock.patch.object(service, "_ledger", without_post)
+    with patch, pytest.raises(ConnectionError):
+        service.redeem(member, reward.reward_id, "k", then)
+
+    assert service.sweep(datetime.now(UTC)) >= 1
+
+    (item,) = service.member_redemptions(member, 10)[0]
+    assert item.status == ends
+    spent = 25 if ends == "fulfilled" else 0
+    assert (book(member).posted, book(member).debits_pending) == (100 - spent, 0)
+
+
+def test_a_cancellation_returns_the_points_once(local_aws):
+    from chalicelib.rewards import service
+
+    brand_id = brand()
+    reward = service.create(brand_id, {"name": "Socks", "cost_points": 60, "stock": 1}, NOW)
+    member = funded_member(brand_id, 60)
+    redemption = service.redeem(member, reward.reward_id, "k", NOW)
+    assert book(member).posted == 0
+
+    cancelled = service.cancel(brand_id, redemption.redemption_id, NOW)
+    again = service.cancel(brand_id, redemption.redemption_id, NOW)
+
+    assert cancelled.status == again.status == "cancelled"
+    assert book(member).available(NOW) == 60
+    assert service.stock_left(service.get(reward.reward_id)) == 1  # the unit is back
+    with pytest.raises(errors.NotFound):
+        service.cancel(brand(), redemption.redemption_id, NOW)
+
+
+def test_code_uploads_skip_duplicates_and_never_reset_a_handed_out_code(local_aws):
+    from chalicelib.rewards import service
+
+    brand_id = brand()
+    reward = service.create(brand_id, {"name": "Film", "cost_points": 5, "fulfilment": "voucher_pool"}, NOW)
+    assert service.upload_codes(brand_id, reward.reward_id, ["A", "B", "A"], NOW) == \
+        {"received": 3, "added": 2, "duplicates": 1}
+    member = funded_member(brand_id, 15)
+    code = service.redeem(member, reward.reward_id, "k", NOW).voucher_code
+
+    assert service.upload_codes(brand_id, reward.reward_id, [code, "C"], NOW) == \
+        {"received": 2, "added": 1, "duplicates": 1}
+    assert service.stock_left(service.get(reward.reward_id)) == 2
+    codes = {service.redeem(member, reward.reward_id, f"k{i}", NOW).voucher_code for i in range(2)}
+    assert codes == {"A", "B", "C"} - {code}
+
+
+def drain(sqs, logical: str) -> list[dict]:
+    import json
+
+    from chalicelib import queues
+
+    url, bodies = queues.queue_url(logical), []
+    while True:
+        reply = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        if not reply.get("Messages"):
+            return bodies
+        for message in reply["Messages"]:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_generated_codes_are_unique_and_low_stock_is_signalled_once_per_restock(local_aws, sqs):
+    from chalicelib.rewards import service
+
+    brand_id = brand()
+    definition = {"name": "Pass", "cost_points": 1, "fulfilment": "generated_code", "stock": 5, "low_stock_at": 2}
+    reward = service.create(brand_id, definition, NOW)
+    member = funded_member(brand_id, 100)
+    drain(sqs, "notifications")
+
+    codes = [service.redeem(member, reward.reward_id, f"r{i}", NOW).voucher_code for i in range(5)]
+    mine = [m for m in drain(sqs, "notifications") if m.get("reward_id") == reward.reward_id]
+
+    assert len(set(codes)) == 5
+    assert sorted(m["voucher_code"] for m in mine if m["type"] == "redemption.fulfilled") == sorted(codes)
+    low = {m["id"]: m for m in mine if m["type"] == "reward.low_stock"}
+    assert [m["stock_left"] for m in low.values()] == [2]
+    with pytest.raises(errors.Conflict) as raised:
+        service.redeem(member, reward.reward_id, "r5", NOW)
+    assert raised.value.code == "out_of_stock"
+
+    service.update(brand_id, reward.reward_id, {**definition, "stock": 10}, NOW)  # restocked: 5 more
+    for i in range(6, 9):
+        service.redeem(member, reward.reward_id, f"r{i}", NOW)
+    again = {m["id"] for m in drain(sqs, "notifications")
+             if m.get("reward_id") == reward.reward_id and m["type"] == "reward.low_stock"}
+    assert len(again) == 1
+    assert again.isdisjoint(low)
