@@ -52,6 +52,7 @@ bench: deps ## Benchmarks (see BENCHMARKS.md); installs the peers they compare w
 	$(PY) bench/ledger.py
 	$(PY) bench/rules.py
 	$(PY) bench/pipeline.py
+	$(PY) bench/leaderboard.py
 
 reset: ## Forget all local state (.local/ or $$PUNCHCARD_STATE_DIR): stop `make dev` first
 	rm -rf "$(STATE_DIR)"

@@ -29,3 +29,4 @@ process_notifications = app.on_sqs_message(queue=NOTIFICATIONS.name,
                                            batch_size=NOTIFICATIONS.batch_size)(events.process_notifications)
 sweep_events = app.schedule(schedules.SWEEP_RATE)(events.sweep_events)
 sweep_redemptions = app.schedule(schedules.SWEEP_RATE)(schedules.sweep_redemptions)
+review_tiers = app.schedule(schedules.TIER_REVIEW_SCHEDULE)(schedules.review_tiers)

@@ -231,6 +231,8 @@ class Simulation:
             book, account = self.store.book(member), model.member_account(member)
             assert book.posted == posted[account], f"{member}: book {book.posted} != log {posted[account]}"
             assert book.lifetime_earned == earned[account], f"{member}: lifetime earned drifted"
+            by_month = self.store.earned_by_month(member, "0000-01", "9999-12")
+            assert sum(by_month.values()) == earned[account], f"{member}: earnings by month {by_month} drifted"
             assert sum(lot.remaining for lot in book.lots) == book.posted, f"{member}: lots != balance"
             assert all(lot.remaining > 0 for lot in book.lots)
             assert book.debits_pending == pending[account], f"{member}: holds drifted"

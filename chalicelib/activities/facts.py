@@ -7,18 +7,22 @@ from typing import Any
 
 
 def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
-    """``member.*`` facts. Tiers and segments arrive with their issue; until then they are
-    empty (conditions on them simply do not hold). Counters: :func:`counter_facts`."""
+    """``member.*`` facts: profile, tier (and its earning multiplier), lifetime earnings.
+    Segments arrive with their issue; until then they are empty (conditions on them simply do
+    not hold). Counters: :func:`counter_facts`."""
     from chalicelib.ledger import wiring
     from chalicelib.members import store as members
+    from chalicelib.tiers import service as tiers
 
     profile = members.get_profile(member_id)
     if profile is None or profile.status != "active":
         return {}
     book = wiring.store().book(member_id)
+    tier, multiplier = tiers.member_tier(member_id)
     return {
         "id": member_id,
-        "tier": None,
+        "tier": tier,
+        "tier_multiplier": multiplier,
         "segments": [],
         "counters": {},
         "days_since_joining": max(0, (now - profile.created_at).days),

@@ -73,6 +73,11 @@ def simulate_activity(principal):
             counted, stats = counter_facts(principal.brand_id, body["member_id"], event, at)
             member.update(counted)
     member = {**member, **body.get("member", {})}
+    if "tier" in body.get("member", {}):  # a tier to try: its program-wide multiplier comes with it
+        from chalicelib.tiers import service as tiers
+
+        tier = tiers.program().get(member["tier"])
+        member["tier_multiplier"] = tier.multiplier if tier else None
     try:
         result = _service().simulate(principal.brand_id, event, member, at, body.get("activity"), stats)
     except errors.ValidationFailed as e:  # the draft's pointers, relative to this body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
@@ -16,6 +17,7 @@ from chalicelib.timestamps import iso
 bp = Blueprint(__name__)
 
 MAX_CODES = 100_000
+_REWARD_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 
 def _service():
@@ -33,13 +35,14 @@ def reward_view(item) -> dict:
             "created_at": iso(item.created_at), "updated_at": iso(item.updated_at)}
 
 
-def _for_member(item, available: int, now: datetime) -> dict:
+def _for_member(item, available: int, tier: str | None) -> dict:
     definition = item.definition
     view = {key: definition[key] for key in ("name", "description", "image_url", "category", "cost_points",
                                              "valid_until", "tiers", "per_member_limit") if key in definition}
     cost = int(definition["cost_points"])
     return {**view, "id": item.reward_id, "brand_id": item.brand_id, "stock_left": _service().stock_left(item),
-            "affordable": available >= cost, "points_to_go": max(0, cost - available)}
+            "affordable": available >= cost, "points_to_go": max(0, cost - available),
+            "tier_ok": not definition.get("tiers") or tier in definition["tiers"]}
 
 
 def redemption_view(item) -> dict:
@@ -74,9 +77,9 @@ def list_rewards(principal):
 
     members.own_profile(principal.member_id)
     available = wiring.store().book(principal.member_id).available(now)
-    items = []
+    tier, items = service.member_tier(principal.member_id), []
     for enrolment in member_store.enrolments(principal.member_id):
-        items += [_for_member(r, available, now) for r in service.brand_rewards(enrolment.brand_id)
+        items += [_for_member(r, available, tier) for r in service.brand_rewards(enrolment.brand_id)
                   if service.open_at(r, now) and (category is None or r.definition.get("category") == category)]
     return {"items": items, "next_cursor": None}
 
@@ -171,3 +174,43 @@ def brand_redemptions(principal):
 def cancel_redemption(redemption_id, principal):
     item = _service().cancel(principal.brand_id, redemption_id, datetime.now(UTC))
     return redemption_view(item)
+
+
+def _wish_view(wish, reward, available: int) -> dict:
+    view = {"reward_id": wish.reward_id, "added_at": iso(wish.added_at), "available_now": False}
+    if reward is not None:
+        cost = int(reward.definition["cost_points"])
+        view.update(name=reward.definition["name"], cost_points=cost, available_now=_service().open_at(
+            reward, datetime.now(UTC)), affordable=available >= cost, points_to_go=max(0, cost - available),
+            progress=min(1.0, round(available / cost, 4)))
+    return view
+
+
+@route(bp, "/v1/me/wishlist", roles=("member",))
+def my_wishlist(principal):
+    from chalicelib.ledger import wiring
+    from chalicelib.rewards import wishlist
+
+    available = wiring.store().book(principal.member_id).available(datetime.now(UTC))
+    return {"items": [_wish_view(w, r, available) for w, r in wishlist.items(principal.member_id)],
+            "next_cursor": None}
+
+
+@route(bp, "/v1/me/wishlist/{reward_id}", methods=("PUT",), roles=("member",))
+def wish(reward_id, principal):
+    from chalicelib.ledger import wiring
+    from chalicelib.rewards import wishlist
+
+    now = datetime.now(UTC)
+    item = wishlist.add(principal.member_id, reward_id, now)
+    return _wish_view(item, _service().get(reward_id), wiring.store().book(principal.member_id).available(now))
+
+
+@route(bp, "/v1/me/wishlist/{reward_id}", methods=("DELETE",), roles=("member",))
+def unwish(reward_id, principal):
+    from chalicelib.rewards import wishlist
+
+    if not _REWARD_ID.fullmatch(reward_id):  # nothing by that id can be on a wishlist
+        raise errors.NotFound("No such reward.", details={"reward_id": reward_id})
+    wishlist.remove(principal.member_id, reward_id)
+    return Response(status_code=204, body="")

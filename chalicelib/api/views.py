@@ -37,7 +37,9 @@ def member(profile: ProfileItem, enrolment: EnrolmentItem | None = None) -> dict
 
 
 def balance(member_id: str, book: ledger.MemberBook, now: datetime) -> dict[str, Any]:
-    return {
+    from chalicelib.tiers import service as tiers
+
+    return {**tiers.progress(member_id, now),
         "member_id": member_id,
         "available": book.available(now),
         "pending": book.pending_credit(now),
@@ -120,7 +122,9 @@ def export(member_id: str) -> dict[str, Any]:
     """Everything held on the member, one section per area (the member's and the admin's export)."""
     from chalicelib.api import ledger as ledger_api
     from chalicelib.api import rewards as rewards_api
+    from chalicelib.leaderboard import service as leaderboard
     from chalicelib.members import service
 
     return {**service.export(member_id), "ledger": ledger_api.export_section(member_id),
-            "redemptions": rewards_api.export_section(member_id)}
+            "redemptions": rewards_api.export_section(member_id),
+            "leaderboard": [{"display_name": leaderboard.get_name(member_id)}]}

@@ -178,6 +178,9 @@ def process(eid: str, now: datetime) -> dict[str, Any] | None:
     result = pipeline().process(_event(item))
     earned = sum(o["points"] for o in result["outcomes"] if o["status"] == "granted")
     if earned:  # before the event is marked processed: a failure here retries the whole (idempotent) record
+        from chalicelib.tiers import service as tiers
+
+        tiers.recompute(item.member_id, now)  # an upgrade is immediate
         queues.send("notifications", {"type": "points.earned", "id": f"earned:{eid}", "brand_id": item.brand_id,
                                       "member_id": item.member_id, "event_id": eid, "points": earned})
     actions = [EventItem.status.set(result["status"]), EventItem.outcomes.set(result["outcomes"]),
@@ -207,6 +210,9 @@ def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: date
     reversals = [r for r in (item.reversals or []) if r["id"] != key] + [{**result, "at": now.isoformat()}]
     item.update(actions=[EventItem.reversals.set(reversals)])
     if result["points"]:
+        from chalicelib.tiers import service as tiers
+
+        tiers.recompute(item.member_id, now)  # earnings fell: the lapse (and downgrade) is scheduled
         queues.send("notifications", {"type": "points.reversed", "id": f"reversed:{eid}:{key}",
                                       "brand_id": brand_id, "member_id": item.member_id, "event_id": eid,
                                       "points": result["points"]})

@@ -9,6 +9,7 @@ from chalicelib.handlers.sqs import process_batch
 from chalicelib.ledger import jobs as _ledger_jobs  # noqa: F401  (registers the expiry jobs)
 from chalicelib.observability import logger
 from chalicelib.ops import service as _ops  # noqa: F401  (registers the canary jobs)
+from chalicelib.tiers import service as _tier_jobs  # noqa: F401  (registers the tier review)
 
 
 def _handle_record(record) -> None:

@@ -13,6 +13,7 @@ from chalicelib.ops import service as ops
 HEARTBEAT_RATE = "rate(1 minute)"
 SWEEP_RATE = "rate(5 minutes)"  # re-enqueue accepted events whose message never came
 EXPIRY_SCHEDULE = Cron(15, 0, "*", "*", "?", "*")  # 00:15 UTC daily, after lots' midnight expiry
+TIER_REVIEW_SCHEDULE = Cron(30, 0, "*", "*", "?", "*")  # 00:30 UTC daily
 
 
 def heartbeat(event) -> None:
@@ -34,3 +35,12 @@ def sweep_redemptions(event) -> None:
     settled = service.sweep(datetime.now(UTC))
     if settled:
         logger.warning("redemptions settled by the sweeper", extra={"redemptions": settled})
+
+
+def review_tiers(event) -> None:
+    """Daily: warn members whose tier is about to lapse and downgrade those whose grace ended."""
+    from chalicelib.tiers import service
+
+    sent = service.start_review(datetime.now(UTC).date())
+    ops.heartbeat("review_tiers")
+    logger.info("tier review queued", extra={"messages": sent})

@@ -55,6 +55,7 @@ from chalicelib.ledger.model import (
 from chalicelib.store.ledger import (
     BookItem,
     ClaimItem,
+    EarnedItem,
     GuardItem,
     HoldItem,
     LedgerTable,
@@ -64,7 +65,7 @@ from chalicelib.store.ledger import (
     expiry_key,
 )
 
-LOTS_PER_TRANSACTION = 90  # + transfer, mirror, two books, hold, original: within the 100-item cap
+LOTS_PER_TRANSACTION = 90  # + transfer, mirror, two books, hold, original, month earned: within 100
 ATTEMPTS = 64
 
 
@@ -326,6 +327,7 @@ class DynamoLedgerStore:
                                        BookItem.lifetime_earned.add(earned), BookItem.version.add(1)],
                               condition=BookItem.lot_debt.does_not_exist())
                     tx.update(LotItem(*LotItem.key_for(member_id, lot_id)), actions=lot_actions)
+                    self._write_earned(tx, member_id, transfer, None)
                     self._write_guards(tx, guards)
             except TransactWriteError:
                 existing = self.transfer(transfer.id)
@@ -370,6 +372,7 @@ class DynamoLedgerStore:
                         if self._write_book(tx, member_id, part, after[member_id], now, first):
                             debts.append(member_id)
                     if original is not None:
+                        self._write_earned(tx, _member_id(transfer.debit), transfer, original)
                         seen = original.reversed
                         tx.update(original, actions=[TransferItem.reversed.add(transfer.reversal_requested)],
                                   condition=TransferItem.reversed.does_not_exist() if seen is None
@@ -385,6 +388,18 @@ class DynamoLedgerStore:
                 self.settle(member_id)
             return transfer, True
         raise Contention("The member's points are changing too fast; try again.")
+
+    @staticmethod
+    def _write_earned(tx: TransactWrite, member_id: str, transfer: Transfer, original: TransferItem | None) -> None:
+        delta = model.earned_month(transfer, original.code if original else None,
+                                   original.timestamp if original else None)
+        if delta:
+            tx.update(EarnedItem(*EarnedItem.key_for(member_id, delta[0])), actions=[EarnedItem.points.add(delta[1])])
+
+    def earned_by_month(self, member_id: str, first: str, last: str) -> dict[str, int]:
+        """Points earned per UTC month ``first``..``last`` (``yyyy-mm``): one Query."""
+        return {item.sk.removeprefix("EARNED#"): int(item.points) for item in EarnedItem.query(
+            account_pk(member_id), EarnedItem.sk.between(f"EARNED#{first}", f"EARNED#{last}"))}
 
     def _reversal_original(self, transfer: Transfer) -> TransferItem:
         original = self._item(transfer.meta().get("reverses", ""))

@@ -24,6 +24,7 @@ from chalicelib.ledger.model import (
     Transfer,
     apply_to_member,
     check_shape,
+    earned_month,
     is_member,
     member_account,
 )
@@ -80,6 +81,18 @@ class MemoryLedgerStore:
             self._write_guards(guards)
             self.claims[key] = value
             return value
+
+    def earned_by_month(self, member_id: str, first: str, last: str) -> dict[str, int]:
+        """Points earned per UTC month ``first``..``last`` (``yyyy-mm``), net of reversed earnings."""
+        account, months = member_account(member_id), {}
+        for t in list(self.transfers.values()):
+            if account not in (t.debit, t.credit):
+                continue
+            original = self.transfers.get(t.meta().get("reverses", "")) if t.code == Code.REVERSE else None
+            delta = earned_month(t, original.code if original else None, original.timestamp if original else None)
+            if delta and first <= delta[0] <= last:
+                months[delta[0]] = months.get(delta[0], 0) + delta[1]
+        return months
 
     def transfers_by_reference(self, member_id: str, reference: str) -> list[Transfer]:
         account = member_account(member_id)

@@ -23,7 +23,7 @@ import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from chalicelib import errors
 
@@ -194,6 +194,18 @@ class Transfer:
     def reversal_requested(self) -> int:
         """Points a reversal counts against its original's cap: taken plus shortfall."""
         return self.amount + int(self.meta().get("shortfall", "0"))
+
+
+def earned_month(transfer: Transfer, original_code: str | None, original_at: datetime | None
+                 ) -> tuple[str, int] | None:
+    """(UTC month ``yyyy-mm``, points) a transfer adds to its member's earnings by month (what
+    tiers qualify on): an earn adds in its own month; reversing an earn takes back in the
+    earn's month what ``lifetime_earned`` takes back. None for every other transfer."""
+    if transfer.code == Code.EARN and transfer.amount and is_member(transfer.credit):
+        return f"{transfer.timestamp.astimezone(UTC):%Y-%m}", transfer.amount
+    if transfer.code == Code.REVERSE and original_code == Code.EARN and original_at is not None:
+        return f"{original_at.astimezone(UTC):%Y-%m}", -transfer.reversal_requested
+    return None
 
 
 def lot_id(expires_at: datetime | None, available_at: datetime | None) -> str:

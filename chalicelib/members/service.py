@@ -138,6 +138,9 @@ def erase(member_id: str, now: datetime) -> ProfileItem:
         return profile
     store.erase(profile, store.enrolments(member_id), now)
     from chalicelib.identity import cognito
+    from chalicelib.leaderboard import service as leaderboard
+
+    leaderboard.set_name(member_id, None)  # the chosen name is personal; the scores are pseudonymous
 
     cognito.delete_login(member_id)
     return store.get_profile(member_id)

@@ -1,10 +1,11 @@
 """The ``notifications`` queue: what happened, fanned out to whoever listens.
 
-Producers (the earn pipeline, reversals; redemptions, rewards; later tiers) put
+Producers (the earn pipeline, reversals; redemptions, rewards, tiers) put
 ``{"type": ..., "id": ..., ...}`` messages on the queue; areas register listeners per type
 with :func:`listen`. Delivery is at least once, so listeners dedupe on the message ``id``.
-Mail and webhooks register here when they arrive; a known type with no listener yet is
-acknowledged, an unknown or malformed message is poison and ends in the dead-letter queue.
+The leaderboard listens; mail and webhooks register here when they arrive. A known type
+with no listener yet is acknowledged; an unknown or malformed message is poison and ends in
+the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from chalicelib.jobs import PoisonMessage
 
 TYPES = frozenset({"points.earned", "points.reversed", "redemption.fulfilled", "redemption.cancelled",
-                   "reward.low_stock"})
+                   "reward.low_stock", "tier.upgraded", "tier.warned", "tier.downgraded"})
 
 _listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
 
@@ -32,6 +33,16 @@ def listen(message_type: str) -> Callable:
     return register
 
 
+LISTENER_MODULES = ("chalicelib.leaderboard.service",)  # the areas that listen, imported on first dispatch
+
+
+def _load_listeners() -> None:
+    import importlib
+
+    for name in LISTENER_MODULES:
+        importlib.import_module(name)
+
+
 def dispatch(body: str) -> int:
     """Hand one message to its listeners; returns how many ran."""
     try:
@@ -40,6 +51,7 @@ def dispatch(body: str) -> int:
         raise PoisonMessage(f"body is not JSON: {e}") from e
     if not isinstance(message, dict) or message.get("type") not in TYPES or not isinstance(message.get("id"), str):
         raise PoisonMessage(f"not a notification: {body[:200]}")
+    _load_listeners()
     listeners = _listeners.get(message["type"], [])
     for listener in listeners:
         listener(message)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import config, errors, queues
@@ -39,6 +40,8 @@ from chalicelib.store.rewards import (
 CLAIM_ATTEMPTS = 24
 CODE_CHOICES = 8  # available codes read per attempt; one is picked at random
 SWEEP_AFTER = timedelta(minutes=15)
+UPLOAD_WORKERS = 16
+UPLOAD_STALE = timedelta(minutes=5)  # an upload lock older than this (a crashed upload) is taken over
 DEFAULT_LOW_STOCK_AT = 10  # units left at which the brand is told (reward.low_stock)
 
 
@@ -146,25 +149,55 @@ def open_at(item: RewardItem, now: datetime) -> bool:
 
 def upload_codes(brand_id: str, reward_id: str, codes: list[str], now: datetime) -> dict[str, int]:
     """Add codes to the reward's pool; duplicates (in the upload or already pooled) are
-    skipped. Safe against concurrent redemptions: an existing code is never rewritten."""
+    skipped. One upload per reward at a time (409 ``upload_in_progress``): with that, a code
+    absent when checked cannot be claimed before it is written, so no code is ever rewritten
+    and none handed out twice. Reads and writes go 16 at a time: 100,000 codes in seconds."""
     item = get(reward_id, brand_id)
     if item.definition.get("fulfilment") != "voucher_pool":
         raise errors.Conflict("This reward is not fulfilled from a code pool.", code="not_a_code_pool",
                               details={"reward_id": reward_id})
-    unique = list(dict.fromkeys(codes))
-    existing: set[str] = set()
-    for start in range(0, len(unique), 100):
-        keys = [CodeItem.key_for(reward_id, code) for code in unique[start:start + 100]]
-        existing |= {found.code for found in CodeItem.batch_get(keys, consistent_read=True)}
-    new = [code for code in unique if code not in existing]
-    with CodeItem.batch_write() as batch:
-        for code in new:
-            batch.save(CodeItem(*CodeItem.key_for(reward_id, code), uploaded_at=now, gsi3pk=f"AVAIL#{reward_id}",
-                                gsi3sk=secrets.token_hex(8)))
-    if new:
-        item.update(actions=[RewardItem.codes.add(len(new))])
-        _restocked(item)
+    _lock_uploads(item, now)
+    try:
+        unique = list(dict.fromkeys(codes))
+        with ThreadPoolExecutor(UPLOAD_WORKERS) as pool:
+            found = pool.map(lambda chunk: _pooled(reward_id, chunk), _chunks(unique, 100))
+            existing = set().union(*found)
+            new = [code for code in unique if code not in existing]
+            list(pool.map(lambda chunk: _pool(item, chunk, now), _chunks(new, 500)))
+    finally:
+        item.update(actions=[RewardItem.uploading.remove()])
+    _restocked(item)
     return {"received": len(codes), "added": len(new), "duplicates": len(codes) - len(new)}
+
+
+def _chunks(values: list[str], size: int) -> list[list[str]]:
+    return [values[start:start + size] for start in range(0, len(values), size)]
+
+
+def _lock_uploads(item: RewardItem, now: datetime) -> None:
+    try:
+        item.update(actions=[RewardItem.uploading.set(now)],
+                    condition=RewardItem.uploading.does_not_exist() | (RewardItem.uploading < now - UPLOAD_STALE))
+    except UpdateError as e:
+        if e.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise errors.Conflict("Codes are being uploaded to this reward; try again when that is done.",
+                              code="upload_in_progress", details={"reward_id": item.reward_id}) from None
+
+
+def _pooled(reward_id: str, codes: list[str]) -> set[str]:
+    keys = [CodeItem.key_for(reward_id, code) for code in codes]
+    return {found.code for found in CodeItem.batch_get(keys, consistent_read=True)}
+
+
+def _pool(item: RewardItem, codes: list[str], now: datetime) -> None:
+    """Write a chunk of new codes, then count them (a crash in between leaves codes uncounted,
+    never counted and missing: stock shows less, never more, than the pool holds)."""
+    with CodeItem.batch_write() as batch:
+        for code in codes:
+            batch.save(CodeItem(*CodeItem.key_for(item.reward_id, code), uploaded_at=now,
+                                gsi3pk=f"AVAIL#{item.reward_id}", gsi3sk=secrets.token_hex(8)))
+    RewardItem(*RewardItem.key_for(item.reward_id)).update(actions=[RewardItem.codes.add(len(codes))])
 
 
 def _code_choices(reward_id: str) -> list[str]:
@@ -191,7 +224,7 @@ def _unsettled_keys(redemption_id: str, now: datetime) -> dict[str, str]:
     return {"gsi4pk": f"UNSETTLED#{shard}", "gsi4sk": f"{now.isoformat()}#{redemption_id}"}
 
 
-def redeem(member_id: str, reward_id: str, key: str, now: datetime, tier: str | None = None) -> RedemptionItem:
+def redeem(member_id: str, reward_id: str, key: str, now: datetime) -> RedemptionItem:
     """Redeem ``reward_id`` for the member; the same key again returns the same redemption."""
     from chalicelib.members import store as members
 
@@ -210,7 +243,7 @@ def redeem(member_id: str, reward_id: str, key: str, now: datetime, tier: str | 
     if not open_at(reward, now):
         raise RewardInactive("This reward cannot be redeemed now.", details={"reward_id": reward_id})
     tiers = reward.definition.get("tiers")
-    if tiers and tier not in tiers:
+    if tiers and member_tier(member_id) not in tiers:
         raise TierRequired("This reward is for members of other tiers.", details={"tiers": tiers})
     left = stock_left(reward)
     if left is not None and left <= 0:
@@ -228,8 +261,14 @@ def redeem(member_id: str, reward_id: str, key: str, now: datetime, tier: str | 
     except PutError as e:
         if e.cause_response_code != "ConditionalCheckFailedException":
             raise
-        return redeem(member_id, reward_id, key, now, tier)  # a concurrent retry put it first
+        return redeem(member_id, reward_id, key, now)  # a concurrent retry put it first
     return resume(item, now)
+
+
+def member_tier(member_id: str) -> str | None:
+    from chalicelib.tiers import service as tiers
+
+    return tiers.member_tier(member_id)[0]
 
 
 def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False) -> RedemptionItem:

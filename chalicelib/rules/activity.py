@@ -86,9 +86,12 @@ class Reward:
     max_points: int | None = None
     milestone: tuple[str, Decimal, bool] | None = None  # metric, threshold, repeat
 
-    def points_for(self, facts, tier: str | None) -> tuple[int, str | None]:
-        """(points, None) or (0, why there are none)."""
+    def points_for(self, facts, tier: str | None, tier_multiplier: Decimal | None = None) -> tuple[int, str | None]:
+        """(points, None) or (0, why there are none). The activity's own multiplier for the
+        tier wins over the tier's program-wide ``tier_multiplier``."""
         multiplier = self.multipliers.get(tier) if tier and self.multipliers else None
+        if multiplier is None and tier_multiplier is not None and tier_multiplier != 1:
+            multiplier = tier_multiplier
         if self.points is not None and multiplier is None:  # the common case: no arithmetic at all
             value = self.points if self.max_points is None else min(self.points, self.max_points)
             return value, None

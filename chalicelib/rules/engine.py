@@ -139,12 +139,14 @@ class Ruleset:
         paying: list[tuple[Activity, int]] = []
         why: dict[str, tuple[str | None, int]] = {}
         tier = member.get("tier")
+        factor = member.get("tier_multiplier")
+        tier_multiplier = None if factor is None else factor if isinstance(factor, Decimal) else Decimal(str(factor))
         segments = member.get("segments") or ()
         for activity in candidates:
             reason = _refusal(activity, facts, at, tier, segments)
             points = 0
             if reason is None:
-                points, reason = activity.reward.points_for(facts, tier)
+                points, reason = activity.reward.points_for(facts, tier, tier_multiplier)
             if reason is None:
                 paying.append((activity, points))
             why[activity.id] = (reason, points)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, Projection
 from pynamodb.models import Model
 
 from chalicelib import config
@@ -36,3 +38,12 @@ class PunchcardModel(Model):
     @classmethod
     def logical_name(cls) -> str:
         return cls.Meta.logical_name
+
+
+def index(name: str, number: int, projection: type[Projection] = AllProjection) -> type[GlobalSecondaryIndex]:
+    """A GSI class named ``name`` on string keys ``gsi<number>pk`` / ``gsi<number>sk`` (the
+    convention of every table here: overloaded, sparse index keys)."""
+    meta = type("Meta", (), {"index_name": name, "projection": projection()})
+    return type(f"{name.title().replace('_', '')}Index", (GlobalSecondaryIndex,), {
+        "Meta": meta, f"gsi{number}pk": UnicodeAttribute(hash_key=True),
+        f"gsi{number}sk": UnicodeAttribute(range_key=True)})

@@ -16,20 +16,12 @@ Items:
 from __future__ import annotations
 
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.store.base import PunchcardModel, TableMeta
+from chalicelib.store.base import PunchcardModel, TableMeta, index
 
 PENDING_SHARDS = 8
 
-
-class UnprocessedIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "unprocessed"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
+UnprocessedIndex = index("unprocessed", 1)
 
 
 class EventsTable(PunchcardModel):

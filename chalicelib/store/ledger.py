@@ -10,6 +10,8 @@ Items:
   the lots due on a day without a scan; 16 shards per day keep its partitions cool. Keys
   only: updating a lot's ``remaining`` writes nothing to the index.
 - ``ACCT#<member> / HOLD#<transfer id>`` — an open hold; posting or voiding deletes it.
+- ``ACCT#<member> / EARNED#<yyyy-mm>`` — points earned in a UTC month, net of reversed
+  earnings, moved in the grant's (or the reversal's) own transaction: tiers qualify on these.
 - ``CLAIM#<key> / CLAIM`` — a decision made once and kept (e.g. which transfers a reversal
   by reference covers), so a redelivered request acts on the same set.
 - ``GUARD#<key> / GUARD`` — a guard (:class:`chalicelib.ledger.model.Guard`): ``version``
@@ -35,27 +37,12 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import KeysOnlyProjection
 
-from chalicelib.store.base import PunchcardModel, TableMeta
+from chalicelib.store.base import PunchcardModel, TableMeta, index
 
-
-class HistoryIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "history"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
-class ExpiringIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "expiring"
-        projection = KeysOnlyProjection()
-
-    gsi2pk = UnicodeAttribute(hash_key=True)
-    gsi2sk = UnicodeAttribute(range_key=True)
+HistoryIndex = index("history", 1)
+ExpiringIndex = index("expiring", 2, KeysOnlyProjection)
 
 
 EXPIRY_SHARDS = 16
@@ -119,6 +106,16 @@ class HoldItem(LedgerTable):
     @staticmethod
     def key_for(member_id: str, hold_id: str) -> tuple[str, str]:
         return account_pk(member_id), f"HOLD#{hold_id}"
+
+
+class EarnedItem(LedgerTable):
+    """Points a member earned in a UTC month, net of reversed earnings (tiers qualify on these)."""
+
+    points = NumberAttribute(default=0)
+
+    @staticmethod
+    def key_for(member_id: str, month: str) -> tuple[str, str]:
+        return account_pk(member_id), f"EARNED#{month}"
 
 
 class TransferItem(LedgerTable):

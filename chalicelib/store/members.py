@@ -18,18 +18,10 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.store.base import PunchcardModel, TableMeta
+from chalicelib.store.base import PunchcardModel, TableMeta, index
 
-
-class ByBrandIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
+ByBrandIndex = index("gsi1", 1)
 
 
 class MembersTable(PunchcardModel):

@@ -18,52 +18,23 @@ Items:
   While not settled it carries the sparse ``unsettled`` keys the sweeper reads.
 - ``COUNT#<member> / REWARD#<reward>`` — how many times the member redeemed the reward (the
   per-member limit), moved in the claim's transaction.
+- ``WISH#<member> / REWARD#<reward>`` — a reward on the member's wishlist.
 """
 
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import KeysOnlyProjection
 
-from chalicelib.store.base import PunchcardModel, TableMeta
+from chalicelib.store.base import PunchcardModel, TableMeta, index
 
 UNSETTLED_SHARDS = 4
 
 
-class OwnerIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_owner"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
-class BrandIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_brand"
-        projection = AllProjection()
-
-    gsi2pk = UnicodeAttribute(hash_key=True)
-    gsi2sk = UnicodeAttribute(range_key=True)
-
-
-class AvailableIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "available"
-        projection = KeysOnlyProjection()
-
-    gsi3pk = UnicodeAttribute(hash_key=True)
-    gsi3sk = UnicodeAttribute(range_key=True)
-
-
-class UnsettledIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "unsettled"
-        projection = KeysOnlyProjection()
-
-    gsi4pk = UnicodeAttribute(hash_key=True)
-    gsi4sk = UnicodeAttribute(range_key=True)
+OwnerIndex = index("by_owner", 1)
+BrandIndex = index("by_brand", 2)
+AvailableIndex = index("available", 3, KeysOnlyProjection)
+UnsettledIndex = index("unsettled", 4, KeysOnlyProjection)
 
 
 class RewardsTable(PunchcardModel):
@@ -93,6 +64,7 @@ class RewardItem(RewardsTable):
     claimed = NumberAttribute(default=0)
     codes = NumberAttribute(default=0)  # codes ever uploaded to its pool
     low_stock_signalled = BooleanAttribute(null=True)  # reward.low_stock sent; cleared by a restock
+    uploading = UTCDateTimeAttribute(null=True)  # a code upload holds the reward's pool (one at a time)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
@@ -150,3 +122,15 @@ class MemberCountItem(RewardsTable):
     @staticmethod
     def key_for(member_id: str, reward_id: str) -> tuple[str, str]:
         return f"COUNT#{member_id}", f"REWARD#{reward_id}"
+
+
+class WishItem(RewardsTable):
+    added_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key_for(member_id: str, reward_id: str) -> tuple[str, str]:
+        return f"WISH#{member_id}", f"REWARD#{reward_id}"
+
+    @property
+    def reward_id(self) -> str:
+        return self.sk.removeprefix("REWARD#")

@@ -16,11 +16,12 @@ from chalicelib.store.ledger import LedgerTable
 from chalicelib.store.members import MembersTable
 from chalicelib.store.rewards import RewardsTable
 from chalicelib.store.rules import RulesTable
+from chalicelib.store.standings import StandingsTable
 from chalicelib.store.system import SystemRecord
 
 # One model per table: the one that declares its keys and indexes (entity models subclass it).
 MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable, MembersTable, LedgerTable, RulesTable,
-                                            EventsTable, RewardsTable)
+                                            EventsTable, RewardsTable, StandingsTable)
 
 
 def ttl_attribute(model: type[PunchcardModel]) -> str | None:

@@ -78,7 +78,8 @@ def test_every_operation_conforms_and_never_fails(case, api_schema):
 SEMANTICALLY_CHECKED = {"POST /v1/activities", "PUT /v1/activities/{activity_id}", "POST /v1/activities/simulate",
                         "POST /v1/activities/templates/{template_id}",  # parameters depend on the template
                         "POST /v1/events",  # occurred_at must not be in the future
-                        "POST /v1/rewards", "PUT /v1/rewards/{reward_id}"}  # valid_until after valid_from
+                        "POST /v1/rewards", "PUT /v1/rewards/{reward_id}",  # valid_until after valid_from
+                        "PUT /v1/tiers"}  # thresholds rise from 0
 
 
 EXERCISED: Counter[str] = Counter()

@@ -259,3 +259,27 @@ def test_generated_codes_are_unique_and_low_stock_is_signalled_once_per_restock(
              if m.get("reward_id") == reward.reward_id and m["type"] == "reward.low_stock"}
     assert len(again) == 1
     assert again.isdisjoint(low)
+
+
+def test_a_big_upload_counts_every_code_and_a_second_upload_waits_its_turn(local_aws):
+    import time
+
+    from chalicelib.rewards import service
+    from chalicelib.store.rewards import RewardItem
+
+    brand_id = brand()
+    reward = service.create(brand_id, {"name": "Ticket", "cost_points": 1, "fulfilment": "voucher_pool"}, NOW)
+    codes = [f"T-{i:06d}" for i in range(20_000)]
+    started = time.perf_counter()
+    result = service.upload_codes(brand_id, reward.reward_id, codes + codes[:500], NOW)
+    print(f"20,000 codes uploaded in {time.perf_counter() - started:.1f} s")
+
+    assert result == {"received": 20_500, "added": 20_000, "duplicates": 500}
+    assert service.stock_left(service.get(reward.reward_id)) == 20_000
+    held = service.get(reward.reward_id)
+    held.update(actions=[RewardItem.uploading.set(datetime.now(UTC))])  # an upload in progress elsewhere
+    with pytest.raises(errors.Conflict) as raised:
+        service.upload_codes(brand_id, reward.reward_id, ["X"], NOW)
+    assert raised.value.code == "upload_in_progress"
+    held.update(actions=[RewardItem.uploading.set(datetime.now(UTC) - timedelta(minutes=6))])  # it crashed
+    assert service.upload_codes(brand_id, reward.reward_id, ["X"], datetime.now(UTC))["added"] == 1

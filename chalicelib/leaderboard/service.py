@@ -1,0 +1,227 @@
+"""The leaderboard against DynamoDB (the ``standings`` table), fed by the notifications queue.
+
+Items (see :mod:`chalicelib.leaderboard.model` for boards and buckets):
+- ``LB#<board>#<member> / SCORE`` — the member's points on a board; while above 0 it carries
+  the ``ranking`` index keys (``RANK#<board>``, ``<points, 13 digits>#<member>``, keys only):
+  top N is one Query.
+- ``LBHIST#<board>#<shard> / P<page>`` — members per score bucket (attributes ``b<bucket>``),
+  8 shards by member so no single item takes every update.
+- ``LBX#<board>#<bucket> / <points>`` — members per exact score within a wide bucket.
+- ``LBNAME#<member> / NAME`` — the name the member shows (absent: anonymised).
+- ``LBAPPLIED#<message id> / APPLIED`` — a notification already counted (kept 14 days, the
+  queue's longest retention): the marker is written in the same transaction as the scores.
+
+Each points.earned / points.reversed message moves the member's score on six boards (program
+and brand, each by week, month and all time) and the bucket counts, in one transaction conditioned on
+the scores read: exactly once, and exact. Rank: one BatchGet (own score + every bucket page)
+and one Query (exact scores ahead within the own bucket). Top N: one Query and one BatchGet of
+the names.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws, config, errors
+from chalicelib.ids import shard_of
+from chalicelib.leaderboard import model
+from chalicelib.notify.dispatch import listen
+
+HIST_SHARDS = 8
+APPLIED_DAYS = 14
+ATTEMPTS = 12  # then the message goes back to the queue and is retried later
+PAD = 13
+
+
+def _table() -> str:
+    return config.table_name("standings")
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def score_key(board: str, member_id: str) -> dict[str, Any]:
+    return _key(f"LB#{board}#{member_id}", "SCORE")
+
+
+def page_key(board: str, shard: int, page: int) -> dict[str, Any]:
+    return _key(f"LBHIST#{board}#{shard}", f"P{page}")
+
+
+def exact_key(board: str, bucket: int, score: int) -> dict[str, Any]:
+    return _key(f"LBX#{board}#{bucket}", f"{score:0{PAD}d}")
+
+
+def name_key(member_id: str) -> dict[str, Any]:
+    return _key(f"LBNAME#{member_id}", "NAME")
+
+
+def _batch_get(keys: list[dict[str, Any]], consistent: bool = False) -> list[dict[str, Any]]:
+    """Every item of ``keys`` that exists (one request unless DynamoDB leaves keys unprocessed)."""
+    client, found = aws.client("dynamodb"), []
+    pending = {_table(): {"Keys": keys, "ConsistentRead": consistent}}
+    for attempt in range(ATTEMPTS):
+        reply = client.batch_get_item(RequestItems=pending)
+        found += reply["Responses"].get(_table(), [])
+        pending = reply.get("UnprocessedKeys") or {}
+        if not pending:
+            return found
+        time.sleep(0.05 * 2**attempt)
+    raise errors.ServiceUnavailable("The leaderboard is busy; try again.")
+
+
+# -- writes -----------------------------------------------------------------------------------
+
+def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: datetime) -> bool:
+    """Move the member's score by ``delta`` on every board the earning counts on, once per
+    ``message_id``. Scores never go below 0. Returns False if the message was counted before."""
+    boards = model.boards(brand_id, at, config.program_timezone())
+    shard = shard_of(member_id, HIST_SHARDS)
+    client = aws.client("dynamodb")
+    for attempt in range(ATTEMPTS):
+        stored = {item["pk"]["S"]: int(item["points"]["N"]) for item in
+                  _batch_get([score_key(b, member_id) for b in boards], consistent=True)}
+        items = [{"Put": {"TableName": _table(), "Item": {
+            **_key(f"LBAPPLIED#{message_id}", "APPLIED"),
+            "expires_at": {"N": str(int((at + timedelta(days=APPLIED_DAYS)).timestamp()))}},
+            "ConditionExpression": "attribute_not_exists(pk)"}}]
+        for board in boards:
+            pk = f"LB#{board}#{member_id}"
+            old = stored.get(pk)
+            items += _moves(board, member_id, shard, old, max(0, (old or 0) + delta))
+        try:
+            client.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = e.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False  # counted already (a redelivery)
+        # a concurrent message of this member moved a score first: read again, after a jittered pause
+        time.sleep(random.uniform(0, min(0.25, 0.004 * 2**attempt)))  # noqa: S311 (jitter, not secrets)
+    raise errors.ServiceUnavailable("The member's scores kept moving; the message will be retried.")
+
+
+def _moves(board: str, member_id: str, shard: int, old: int | None, new: int) -> list[dict[str, Any]]:
+    """The transaction items that take the member from ``old`` to ``new`` points on ``board``."""
+    before = old or 0
+    if new == before and old is not None:
+        return []
+    score: dict[str, Any] = {"TableName": _table(), "Key": score_key(board, member_id),
+                             "ExpressionAttributeValues": {":new": {"N": str(new)}}}
+    if new > 0:
+        score["UpdateExpression"] = "SET points = :new, gsi2pk = :rank, gsi2sk = :order"
+        score["ExpressionAttributeValues"].update({":rank": {"S": f"RANK#{board}"},
+                                                   ":order": {"S": f"{new:0{PAD}d}#{member_id}"}})
+    else:
+        score["UpdateExpression"] = "SET points = :new REMOVE gsi2pk, gsi2sk"
+    if old is None:
+        score["ConditionExpression"] = "attribute_not_exists(pk)"
+    else:
+        score["ConditionExpression"] = "points = :old"
+        score["ExpressionAttributeValues"][":old"] = {"N": str(old)}
+    items = [{"Update": score}]
+    counts: dict[int, dict[int, int]] = {}  # page -> bucket -> delta
+    for points, sign in ((before, -1), (new, 1)):
+        if points > 0:
+            b = model.bucket(points)
+            page = counts.setdefault(model.page_of(b), {})
+            page[b] = page.get(b, 0) + sign
+            if not model.is_exact(b):
+                items.append({"Update": {"TableName": _table(), "Key": exact_key(board, b, points),
+                                         "UpdateExpression": "ADD n :d",
+                                         "ExpressionAttributeValues": {":d": {"N": str(sign)}}}})
+    for page, moves in counts.items():
+        moves = {b: d for b, d in moves.items() if d}
+        if moves:
+            items.append({"Update": {
+                "TableName": _table(), "Key": page_key(board, shard, page),
+                "UpdateExpression": "ADD " + ", ".join(f"b{b} :d{b}" for b in moves),
+                "ExpressionAttributeValues": {f":d{b}": {"N": str(d)} for b, d in moves.items()}}})
+    return items
+
+
+@listen("points.earned")
+def _earned(message: dict[str, Any]) -> None:
+    apply(message["id"], message["member_id"], message["brand_id"], int(message["points"]), datetime.now(UTC))
+
+
+@listen("points.reversed")
+def _reversed(message: dict[str, Any]) -> None:
+    apply(message["id"], message["member_id"], message["brand_id"], -int(message["points"]), datetime.now(UTC))
+
+
+def set_name(member_id: str, display_name: str | None) -> dict[str, Any]:
+    client = aws.client("dynamodb")
+    if display_name:
+        client.put_item(TableName=_table(), Item={**name_key(member_id), "display_name": {"S": display_name}})
+    else:
+        client.delete_item(TableName=_table(), Key=name_key(member_id))
+    return {"display_name": display_name or None, "shown_as": display_name or model.anonymous_name(member_id)}
+
+
+def get_name(member_id: str) -> str | None:
+    item = aws.client("dynamodb").get_item(TableName=_table(), Key=name_key(member_id)).get("Item")
+    return item["display_name"]["S"] if item else None
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+def top(board: str, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` members of the board (ties share a rank): a Query and a BatchGet."""
+    reply = aws.client("dynamodb").query(
+        TableName=_table(), IndexName="ranking", KeyConditionExpression="gsi2pk = :b",
+        ExpressionAttributeValues={":b": {"S": f"RANK#{board}"}}, ScanIndexForward=False, Limit=limit)
+    rows = []
+    for item in reply.get("Items", []):
+        points, member_id = item["gsi2sk"]["S"].split("#", 1)
+        rows.append((member_id, int(points)))
+    names = {}
+    if rows:
+        names = {item["pk"]["S"].removeprefix("LBNAME#"): item["display_name"]["S"]
+                 for item in _batch_get([name_key(m) for m, _ in rows])}
+    return [{"rank": rank, "member_id": member_id, "points": points,
+             "member_display": names.get(member_id) or model.anonymous_name(member_id)}
+            for rank, member_id, points in model.ranked(rows)]
+
+
+def standing(board: str, member_id: str) -> dict[str, Any] | None:
+    """The member's rank and points on the board (None with no points there): a BatchGet of
+    the score and every bucket page, then one Query of the exact scores ahead in its bucket."""
+    keys = [score_key(board, member_id)] + [page_key(board, s, p) for s in range(HIST_SHARDS)
+                                            for p in range(model.PAGES)]
+    counts: dict[int, int] = {}
+    points = 0
+    for item in _batch_get(keys):
+        if item["sk"]["S"] == "SCORE":
+            points = int(item["points"]["N"])
+            continue
+        for name, value in item.items():
+            if name.startswith("b") and name[1:].isdigit():
+                counts[int(name[1:])] = counts.get(int(name[1:]), 0) + int(value["N"])
+    if points <= 0:
+        return None
+    return {"rank": model.rank(points, counts, _ahead_in_bucket(board, points)), "points": points}
+
+
+def _ahead_in_bucket(board: str, points: int) -> int:
+    b = model.bucket(points)
+    if model.is_exact(b):
+        return 0
+    client, ahead, start = aws.client("dynamodb"), 0, None
+    while True:
+        kwargs = {"ExclusiveStartKey": start} if start else {}
+        reply = client.query(TableName=_table(), KeyConditionExpression="pk = :p AND sk > :s",
+                             ExpressionAttributeValues={":p": {"S": f"LBX#{board}#{b}"},
+                                                        ":s": {"S": f"{points:0{PAD}d}"}}, **kwargs)
+        ahead += sum(int(item["n"]["N"]) for item in reply.get("Items", []))
+        start = reply.get("LastEvaluatedKey")
+        if not start:
+            return ahead

@@ -1,0 +1,95 @@
+"""The leaderboard on DynamoDB Local: random earnings and refunds, duplicate and concurrent
+deliveries; every rank and the top N match a brute-force reference."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from datetime import UTC, datetime
+
+from chalicelib import errors
+from chalicelib.leaderboard import model
+
+
+def reference_ranks(scores: dict[str, int]) -> dict[str, int]:
+    return {m: 1 + sum(1 for t in scores.values() if t > s) for m, s in scores.items() if s > 0}
+
+
+def test_ranks_and_top_n_match_brute_force_on_random_data(local_aws):
+    from chalicelib.leaderboard import service
+
+    rng, brand_id, now = random.Random(20261123), f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    members = [f"m{uuid.uuid4().hex[:10]}" for _ in range(60)]
+    scores = dict.fromkeys(members, 0)
+    for step in range(400):
+        member = rng.choice(members)
+        if scores[member] and rng.random() < 0.2:
+            delta = -rng.randint(1, scores[member] + 50)  # a refund may ask for more than is left
+        else:
+            delta = int(rng.choice([rng.randint(1, 60), rng.lognormvariate(6, 1.5)])) + 1
+        message_id = f"msg-{step}"
+        assert service.apply(message_id, member, brand_id, delta, now)
+        if rng.random() < 0.1:  # redelivered: counted once
+            assert not service.apply(message_id, member, brand_id, delta, now)
+        scores[member] = max(0, scores[member] + delta)
+
+    expected = reference_ranks(scores)
+    for period in model.PERIODS:
+        for scope in ("P", f"B.{brand_id}"):
+            board = model.board(scope, period, now, "UTC")
+            for member in members:
+                found = service.standing(board, member)
+                assert (found and (found["rank"], found["points"])) == \
+                    ((expected[member], scores[member]) if member in expected else None), (board, member)
+    board = model.board(f"B.{brand_id}", "all", now, "UTC")
+    top = service.top(board, 10)
+    ordered = sorted(expected.items(), key=lambda kv: (-scores[kv[0]], kv[0]))
+    assert [(row["rank"], row["points"]) for row in top] == [(rank, scores[m]) for m, rank in ordered[:10]]
+    assert {row["member_id"] for row in top if row["rank"] < top[-1]["rank"]} <= {m for m, _ in ordered[:10]}
+
+
+def test_concurrent_messages_for_one_member_all_count_exactly_once(local_aws):
+    from chalicelib.leaderboard import service
+
+    brand_id, member, now = f"brand-{uuid.uuid4().hex[:8]}", "m-concurrent", datetime.now(UTC)
+    board = model.board(f"B.{brand_id}", "all", now, "UTC")
+    other = "m-other"
+    service.apply("seed", other, brand_id, 100, now)
+
+    failures = []
+
+    def deliver(i: int) -> None:
+        for _ in range(2):  # each message delivered twice
+            for _ in range(5):  # as SQS would: a message that gave up under contention comes back
+                try:
+                    service.apply(f"c-{i}", member, brand_id, 7, now)
+                    break
+                except errors.ServiceUnavailable as e:
+                    failures.append(e)
+            else:
+                raise AssertionError("a message never got through")
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert service.standing(board, member) == {"rank": 1, "points": 112}  # 16 messages of 7, each once
+    assert service.standing(board, other) == {"rank": 2, "points": 100}
+
+
+def test_members_show_the_name_they_chose_or_an_anonymous_one(local_aws):
+    from chalicelib.leaderboard import service
+
+    brand_id, now = f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    service.apply("n1", "m-named", brand_id, 50, now)
+    service.apply("n2", "m-anon", brand_id, 40, now)
+    service.set_name("m-named", "Ada")
+    board = model.board(f"B.{brand_id}", "week", now, "UTC")
+
+    assert [(r["member_display"], r["points"]) for r in service.top(board, 5)] == \
+        [("Ada", 50), (model.anonymous_name("m-anon"), 40)]
+    service.set_name("m-named", None)
+    assert service.top(board, 1)[0]["member_display"] == model.anonymous_name("m-named")
