@@ -1,0 +1,1 @@
+"""Tiers (levels): qualification by points earned in a window, upgrades, reviewed downgrades."""
