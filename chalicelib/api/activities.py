@@ -47,12 +47,27 @@ def list_activities(principal):
     if principal.role == "brand":
         heads = _service().listed(principal.brand_id, channel=channel, status=status)
         return {"items": [views.activity(h) for h in heads], "next_cursor": None}
+    from chalicelib.ledger import wiring
     from chalicelib.members import store as members
+    from chalicelib.rules import limits
 
-    items = []
+    heads, subjects = [], {}
     for enrolment in members.enrolments(principal.member_id):
-        items += [views.activity_for_members(h) for h in
-                  _service().listed(enrolment.brand_id, channel=channel, status="active")]
+        listed = _service().listed(enrolment.brand_id, channel=channel, status="active")
+        compiled = {a.id: a for a in _service().rulesets.get(enrolment.brand_id).activities} if listed else {}
+        for head in listed:
+            activity = compiled.get(head.activity_id)
+            if activity is not None and any(limit.scope == "member" for limit in activity.limits):
+                subjects[head.activity_id] = limits.Subject.of(activity)
+        heads += listed
+    now = datetime.now(UTC)
+    keys = [key for subject in subjects.values() for key in limits.member_keys(subject, principal.member_id)]
+    states = wiring.store().read_guards(keys) if keys else {}
+    items = []
+    for head in heads:
+        subject = subjects.get(head.activity_id)
+        left = limits.remaining(subject, principal.member_id, now, states) if subject else []
+        items.append({**views.activity_for_members(head), "remaining": left})
     return {"items": items, "next_cursor": None}
 
 

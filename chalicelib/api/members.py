@@ -34,7 +34,7 @@ def create_member(principal):
 @route(bp, "/v1/members", roles=("brand", "admin"))
 def list_members(principal):
     request = bp.current_request
-    limit, start_key = page_request(request, "brand_id")
+    limit, start_key = page_request(request, "brand_id", "email", "external_id")
     requested = (request.query_params or {}).get("brand_id")
     if requested is not None and not ULID.fullmatch(requested):
         raise errors.BadRequest("brand_id is not an id.", code="invalid_parameter", details={"parameter": "brand_id"})
@@ -44,6 +44,14 @@ def list_members(principal):
     if not brand_id:
         raise errors.BadRequest("Admins list the members of one brand: add ?brand_id=.",
                                 code="brand_id_required", details={"parameter": "brand_id"})
+    params = request.query_params or {}
+    for name, longest in (("email", 254), ("external_id", 128)):
+        if name in params and not 1 <= len(params[name]) <= longest:
+            raise errors.BadRequest(f"{name} is 1 to {longest} characters.", code="invalid_parameter",
+                                    details={"parameter": name})
+    if "email" in params or "external_id" in params:  # a lookup: the one enrolled member it names, or none
+        found = service.lookup(brand_id, email=params.get("email"), external_id=params.get("external_id"))
+        return {"items": [views.member(profile, enrolment) for profile, enrolment in found], "next_cursor": None}
     rows, last_key = service.brand_members(brand_id, limit, start_key)
     return page([views.member(profile, enrolment) for profile, enrolment in rows], last_key)
 

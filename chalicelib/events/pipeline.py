@@ -94,7 +94,8 @@ class Pipeline:
             evaluation = ruleset.evaluate(event.as_facts(), member, event.occurred_at,
                                           stats=counters.stats(before, after))
             decision = {"status": "processed", "ruleset": str(ruleset.version), "nonce": nonce, "outcomes": [
-                {"activity_id": o.activity_id, "activity_version": o.version, "index": o.index, "points": o.points,
+                {"activity_id": o.activity_id, "activity_version": o.version, "activity_name": o.activity.name,
+                 "index": o.index, "points": o.points,
                  "pending_for": o.pending_for, "expires_after": o.expires_after,
                  "limits": limits.Subject.of(o.activity).to_json() if o.activity.limits else None}
                 for o in evaluation.outcomes]}
@@ -127,6 +128,7 @@ class Pipeline:
                 return {**result, "points": 0, "transfer_id": None, "status": "skipped", "reason": reason}
             metadata = (("event_id", event.id), ("activity_id", outcome["activity_id"]),
                         ("activity_version", str(outcome["activity_version"]))) + \
+                ((("activity_name", outcome["activity_name"]),) if outcome.get("activity_name") else ()) + \
                 ((("limited_by", reason),) if reason else ())
             try:
                 transfer = self.ledger.grant(transfer_id, event.member_id, event.brand_id, points, reference=event.id,

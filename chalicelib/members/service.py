@@ -121,6 +121,18 @@ def update_own_profile(member_id: str, changes: dict[str, Any], now: datetime) -
     return store.update_profile(profile, actions)
 
 
+def lookup(brand_id: str, *, email: str | None = None, external_id: str | None = None) -> list:
+    """[(profile, enrolment)] of the brand's member with that e-mail or external id (empty if
+    there is none, or they are not enrolled with this brand: other brands' members stay unseen)."""
+    if email is not None:
+        member_id = store.find("EMAIL", rules.normalise_email(email))
+    else:
+        member_id = store.find("EXTERNAL", f"{brand_id}#{external_id}")
+    enrolment = store.get_enrolment(member_id, brand_id) if member_id else None
+    profile = store.get_profile(member_id) if enrolment else None
+    return [(profile, enrolment)] if profile is not None and profile.status == "active" else []
+
+
 def export(member_id: str) -> dict[str, Any]:
     """Everything Punchcard holds on a member, as JSON-ready data."""
     profile = store.get_profile(member_id)

@@ -88,6 +88,11 @@ def shard_capacity(total: int | None, shard: int) -> int | None:
     return total // BUDGET_SHARDS + (1 if shard < total % BUDGET_SHARDS else 0)
 
 
+def member_keys(activity: Subject, member_id: str) -> list[str]:
+    """The guards of ``activity``'s member limits for ``member_id`` (what :func:`remaining` reads)."""
+    return list(dict.fromkeys(_key(activity, limit, member_id) for limit in activity.limits if limit.scope == "member"))
+
+
 def guard_keys(activity: Subject, member_id: str) -> list[str]:
     """Every guard an outcome of ``activity`` for ``member_id`` reads."""
     keys: list[str] = []
@@ -152,6 +157,25 @@ def _room(limit: Limit, times: int, points: int) -> tuple[bool, int | None]:
         return False, 0
     left = None if limit.max_points is None else max(0, limit.max_points - points)
     return left != 0, left
+
+
+def remaining(activity: Subject, member_id: str, at: datetime, states: dict[str, tuple[int, dict]]) -> list[dict]:
+    """What each member limit leaves the member at ``at``: ``{period, window, times_left,
+    points_left}`` (None where the limit has no such cap), for showing, not deciding."""
+    left = []
+    for limit in activity.limits:
+        if limit.scope != "member":
+            continue
+        _, state = states.get(_key(activity, limit, member_id), (0, {}))
+        if limit.window == "rolling":
+            counted = _rolling_log(state, at, ROLLING[limit.period])
+            times, points = (counted[1], counted[2]) if counted else (0, 0)
+        else:
+            times, points = _calendar(state, period_id(limit.period, at, activity.zone)) or (0, 0)
+        left.append({"period": limit.period, "window": limit.window,
+                     "times_left": None if limit.max_times is None else max(0, limit.max_times - times),
+                     "points_left": None if limit.max_points is None else max(0, limit.max_points - points)})
+    return left
 
 
 def decide(activity: Subject, member_id: str, points: int, at: datetime, seed: str,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.helpers import call, claims_of, forged_token, new_email, sign_up_and_log_in
+from tests.e2e.helpers import call, claims_of, forged_token, new_brand, new_email, sign_up_and_log_in
 
 pytestmark = pytest.mark.slow
 
@@ -182,3 +182,18 @@ def test_the_admin_must_say_whose_members(stack):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "brand_id_required"
+
+
+def test_a_brand_looks_up_its_member_by_email_or_external_id_and_never_anothers(stack):
+    mine, other = new_brand(stack, "Lookup Co"), new_brand(stack, "Other Lookup Co")
+    email = new_email()
+    created = call(stack, "POST", "/v1/members", mine["api_key"], json={"email": email, "external_id": "crm-7"}).json()
+    theirs = call(stack, "POST", "/v1/members", other["api_key"], json={"email": new_email()}).json()
+
+    by_email = call(stack, "GET", f"/v1/members?email={email.upper()}", mine["api_key"]).json()["items"]
+    by_external = call(stack, "GET", "/v1/members?external_id=crm-7", mine["api_key"]).json()["items"]
+    foreign = call(stack, "GET", f"/v1/members?email={theirs['email']}", mine["api_key"]).json()["items"]
+
+    assert [m["id"] for m in by_email] == [created["id"]]
+    assert [m["id"] for m in by_external] == [created["id"]]
+    assert foreign == []
