@@ -276,6 +276,7 @@ def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False) -> Red
     and its hold voided rather than claimed."""
     if item.status in ("fulfilled", "failed", "cancelled"):
         return item
+    reward = None  # read by the claim, reused for the message (else read when resuming a claimed one)
     if item.status == "pending":
         if abandon:
             return _fail(item, "abandoned", now)
@@ -287,7 +288,7 @@ def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False) -> Red
             raise errors.Conflict("Not enough points for this reward.", code="insufficient_points",
                                   details={**e.details, "redemption_id": item.redemption_id}) from None
         try:
-            _claim(item, now)
+            reward = _claim(item, now)
         except (OutOfStock, LimitReached) as e:
             _fail(item, e.code, now)
             raise
@@ -297,7 +298,8 @@ def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False) -> Red
             return item
     if item.status == "claimed":
         transfer = _ledger().post(f"{item.redemption_id}:post", item.hold_id)
-        _notify("redemption.fulfilled", item, transfer_id=transfer.id)  # before the record: a retry resends it
+        _notify("redemption.fulfilled", item, reward or get(item.reward_id),  # before the record: a retry resends it
+                transfer_id=transfer.id)
         item.update(actions=[RedemptionItem.status.set("fulfilled"), RedemptionItem.transfer_id.set(transfer.id),
                              RedemptionItem.updated_at.set(now), RedemptionItem.gsi4pk.remove(),
                              RedemptionItem.gsi4sk.remove()],
@@ -306,8 +308,7 @@ def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False) -> Red
     return item
 
 
-def _notify(message_type: str, item: RedemptionItem, **fields) -> None:
-    reward = get(item.reward_id)
+def _notify(message_type: str, item: RedemptionItem, reward: RewardItem, **fields) -> None:
     queues.send("notifications", {
         "type": message_type, "id": f"{message_type}:{item.redemption_id}", "brand_id": item.brand_id,
         "member_id": item.member_id, "redemption_id": item.redemption_id, "reward_id": item.reward_id,
@@ -356,9 +357,10 @@ def _fail(item: RedemptionItem, reason: str, now: datetime, *, hold: bool = True
     return item
 
 
-def _claim(item: RedemptionItem, now: datetime) -> None:
+def _claim(item: RedemptionItem, now: datetime) -> RewardItem:
     """Stock, a code and the per-member count, with the redemption marked claimed: one
-    transaction, retried on another code when a concurrent redemption took the one picked."""
+    transaction, retried on another code when a concurrent redemption took the one picked.
+    Returns the reward as read for the claim."""
     reward = get(item.reward_id)
     definition = reward.definition
     pool = definition.get("fulfilment") == "voucher_pool"
@@ -394,12 +396,12 @@ def _claim(item: RedemptionItem, now: datetime) -> None:
                 actions += [RedemptionItem.voucher_code.set(code)] if code else []
                 tx.update(item, actions=actions, condition=RedemptionItem.status == "pending")
             _signal_low_stock(reward)
-            return
+            return reward
         except TransactWriteError:
             pass
         current = find_redemption(item.redemption_id)
         if current is not None and current.status != "pending":
-            return  # claimed by a concurrent resume of this same redemption
+            return reward  # claimed by a concurrent resume of this same redemption
         reward = get(item.reward_id)
         left = stock_left(reward)
         if left is not None and left <= 0:
@@ -438,8 +440,8 @@ def cancel(brand_id: str, redemption_id: str, now: datetime) -> RedemptionItem:
                               details={"days": config.redemption_cancel_days()})
     reversal = _ledger().reverse(f"{redemption_id}:cancel", item.transfer_id,
                                  expires_after=config.points_expire_after())
-    _notify("redemption.cancelled", item, reversal_id=reversal.id)
     reward = get(item.reward_id)
+    _notify("redemption.cancelled", item, reward, reversal_id=reversal.id)
     with TransactWrite(connection=Connection()) as tx:
         tx.update(item, actions=[RedemptionItem.status.set("cancelled"), RedemptionItem.reversal_id.set(reversal.id),
                                  RedemptionItem.updated_at.set(now)],
