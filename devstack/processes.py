@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import random
 import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 
@@ -38,8 +40,39 @@ def stop(process: subprocess.Popen | None, timeout: float = 3.0) -> None:
         process.wait(2)
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_handed_out: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
+    """A free port *below* the kernel's ephemeral range.
+
+    A port the kernel handed out (bind to 0) is an ephemeral one: once a server on it stops,
+    any outgoing connection (boto3 to DynamoDB Local, say) may take it as its source port, and
+    a restart on the same port then fails with "address in use". Ports below the range are
+    never chosen for outgoing connections, so a stack can stop and start again on its ports.
+    """
+    low, _ = _ephemeral_range()
+    candidates = list(range(max(1024, low - 12000), low))
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        if port in _handed_out:  # not bound yet by whoever asked for it
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            _handed_out.add(port)
+            return port
+    with socket.socket() as s:  # everything below the range is taken: fall back to the kernel
         s.bind((host, 0))
         return s.getsockname()[1]
 
