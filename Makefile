@@ -61,7 +61,7 @@ reset: ## Forget all local state (.local/ or $$PUNCHCARD_STATE_DIR): stop `make 
 clean: ## Remove the venv and node_modules too
 	rm -rf .local $(VENV) node_modules .pytest_cache .ruff_cache
 
-deps: system-deps $(STAMP) node_modules/.installed
+deps: system-deps $(STAMP) node_modules/.installed web/vendor/chart.umd.min.js
 
 system-deps: ## Java 17+ (DynamoDB Local), npm and Chromium (browser tests), from Debian's packages when missing
 	@if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then \
@@ -87,3 +87,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+web/vendor/chart.umd.min.js: node_modules/.installed ## the console's charting library, served with web/
+	@mkdir -p web/vendor
+	cp node_modules/chart.js/dist/chart.umd.min.js web/vendor/
+	cp node_modules/chart.js/LICENSE.md web/vendor/chart.js-LICENSE.md

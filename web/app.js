@@ -1,15 +1,12 @@
 // Punchcard member app: a small hash-routed app over the public API. No framework, no build.
 // Tokens live in sessionStorage (gone with the tab), never in URLs.
 
-import { checked, day, errorText, field, fmt, h, markCurrent, points, render, request, toast } from "./lib.js";
+import { CHANNELS, channelName, checked, day, errorText, field, fmt, h, markCurrent, points, render, request, toast }
+  from "./lib.js";
 
 const nav = document.getElementById("nav");
 
-const CHANNELS = [
-  ["", "All"], ["facebook", "Facebook"], ["twitter", "Twitter/X"], ["instagram", "Instagram"],
-  ["online_purchase", "Online purchase"], ["in_store", "In store"], ["newsletter", "Newsletter"],
-  ["profile", "Profile"], ["referral", "Referral"],
-];
+const FILTERS = [["", "All"], ...CHANNELS];
 
 // -- session and API ---------------------------------------------------------------------------
 
@@ -119,7 +116,7 @@ const pages = {
     const channel = params.get("channel") || "";
     const list = await api("GET", "/v1/activities" + (channel ? `?channel=${encodeURIComponent(channel)}` : ""));
     const chips = h("div", { class: "chips", role: "group", "aria-label": "Filter by channel" },
-      CHANNELS.map(([value, name]) => h("button", { type: "button", "aria-pressed": String(value === channel),
+      FILTERS.map(([value, name]) => h("button", { type: "button", "aria-pressed": String(value === channel),
         onclick: () => { location.hash = value ? `#/activities?channel=${value}` : "#/activities"; } }, name)));
     const items = list.items.length ? h("ul", { class: "plain", "data-testid": "activities" }, list.items.map((a) =>
       h("li", {},
@@ -230,7 +227,6 @@ const pages = {
 };
 
 function consentGiven(value) { return value === true || Boolean(value && value.granted); }
-function channelName(value) { return (CHANNELS.find(([v]) => v === value) || [value, value])[1]; }
 function rewardText(reward) {
   if (reward.points !== undefined) return `+${fmt.format(reward.points)} pts`;
   if (reward.per_unit) return `${fmt.format(reward.per_unit.points)} pts per unit`;

@@ -1,12 +1,13 @@
-// Punchcard brand console: activities (with a dry run before activating), rewards and voucher
-// pools, member lookup with balance, history and manual adjustments. The brand key lives in
-// sessionStorage (gone with the tab), never in URLs.
+// Punchcard brand console: a dashboard (charts by Chart.js), activities (with a dry run before
+// activating), rewards and voucher pools, member lookup with balance, history and manual
+// adjustments. The brand key lives in sessionStorage (gone with the tab), never in URLs.
 
-import { checked, day, errorText, field, fmt, h, markCurrent, points, render, request, toast } from "./lib.js";
+import { CHANNELS, channelName, checked, day, errorText, field, fmt, h, markCurrent, points, render, request, toast }
+  from "./lib.js";
 
 const nav = document.getElementById("nav");
-const CHANNELS = ["facebook", "twitter", "instagram", "online_purchase", "in_store", "newsletter", "profile", "referral",
-                  "app", "custom"];
+const RANGES = [7, 30, 90];
+const COLOURS = { issued: "#1d4ed8", redeemed: "#b45309", bars: "#0f766e" }; // 4.5:1 or better on white
 
 const key = {
   get value() { return sessionStorage.getItem("pc.brand_key"); },
@@ -21,8 +22,44 @@ async function api(method, path, body, headers = {}) {
 }
 
 function select(id, text, options, value) {
+  const pairs = options.map((o) => (Array.isArray(o) ? o : [o, o]));
   return [h("label", { for: id }, text),
-    h("select", { id, name: id }, options.map((o) => h("option", { value: o, selected: o === value }, o)))];
+    h("select", { id, name: id }, pairs.map(([v, label]) => h("option", { value: v, selected: v === value }, label)))];
+}
+
+// Chart.js is loaded the first time the dashboard opens (the other pages never pay for it).
+let chartLibrary;
+function loadCharts() {
+  chartLibrary ||= new Promise((resolve, reject) => {
+    const script = h("script", { src: "vendor/chart.umd.min.js" });
+    script.onload = () => resolve(window.Chart);
+    script.onerror = () => { chartLibrary = undefined; reject(new Error("charts unavailable")); };
+    document.head.append(script);
+  });
+  return chartLibrary;
+}
+
+const charts = []; // destroyed when the page changes
+function clearCharts() { while (charts.length) charts.pop().destroy(); }
+
+// A chart with its figures as a table beside it: the canvas is a picture, the table is for
+// screen readers, keyboards and anyone who wants the numbers.
+function chartCard(id, title, summary, headers, rows) {
+  const canvas = h("canvas", { id, role: "img", "aria-label": `${title}: ${summary}` });
+  const cell = (c) => h("td", {}, typeof c === "number" ? fmt.format(c) : c);
+  const table = h("table", { "data-testid": `${id}-table` },
+    h("thead", {}, h("tr", {}, headers.map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, r.map(cell)))));
+  const card = h("section", { class: "card", "aria-labelledby": `${id}-title` },
+    h("h2", { id: `${id}-title` }, title), h("div", { class: "chart" }, canvas),
+    h("details", {}, h("summary", {}, "Show the figures"), h("div", { class: "scroll" }, table)));
+  return { canvas, card };
+}
+
+function draw(Chart, canvas, type, labels, datasets, options = {}) {
+  charts.push(new Chart(canvas, { type, data: { labels, datasets },
+    options: { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { position: "bottom" } },
+               scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, ...options } }));
 }
 
 function formError() { return h("p", { class: "error", role: "alert", "data-testid": "form-error" }); }
@@ -36,6 +73,45 @@ function activityBody(form) {
 }
 
 const pages = {
+  async dashboard(params) {
+    const days = RANGES.includes(Number(params.get("days"))) ? Number(params.get("days")) : 30;
+    const [stats, Chart] = await Promise.all([api("GET", `/v1/analytics/daily?days=${days}`), loadCharts().catch(() => null)]);
+    const t = stats.totals;
+    const shortDay = (iso) => new Date(`${iso}T12:00:00Z`).toLocaleDateString(undefined, { day: "numeric", month: "short" });
+    const kpi = (label, value, id) => h("div", { class: "card kpi" }, h("span", { class: "muted" }, label),
+      h("strong", { class: "big", "data-testid": id }, fmt.format(value)));
+    const range = h("div", { class: "chips", role: "group", "aria-label": "Period" }, RANGES.map((n) =>
+      h("button", { type: "button", "aria-pressed": String(n === days),
+        onclick: () => { location.hash = `#/dashboard?days=${n}`; } }, `${n} days`)));
+    const flow = chartCard("points-chart", "Points issued vs redeemed per day",
+      `${fmt.format(t.points_issued)} issued and ${fmt.format(t.points_redeemed)} redeemed over ${days} days`,
+      ["Day", "Issued", "Redeemed", "Reversed", "Adjusted (+/−)"],
+      stats.days.map((d) => [d.date, d.points_issued, d.points_redeemed - d.points_returned, d.points_reversed,
+        `+${fmt.format(d.points_added)} / −${fmt.format(d.points_deducted)}`]));
+    const channels = chartCard("channels-chart", "Events per channel",
+      stats.channels.map((c) => `${channelName(c.channel)} ${fmt.format(c.events)}`).join(", ") || "no events yet",
+      ["Channel", "Events"], stats.channels.map((c) => [channelName(c.channel), c.events]));
+    const top = chartCard("activities-chart", "Top activities",
+      stats.top_activities.map((a) => `${a.name || "deleted activity"} ${fmt.format(a.points)} points`).join(", ") || "none yet",
+      ["Activity", "Points"], stats.top_activities.map((a) => [a.name || "(deleted activity)", a.points]));
+    render(h("h1", {}, "Dashboard"), range,
+      h("div", { class: "grid four" }, kpi("Events", t.events, "kpi-events"), kpi("Points issued", t.points_issued, "kpi-issued"),
+        kpi("Points redeemed", t.points_redeemed - t.points_returned, "kpi-redeemed"), kpi("Redemptions", t.redemptions, "kpi-redemptions")),
+      Chart ? null : h("p", { class: "muted", role: "note" }, "Charts could not be loaded; the figures are below each title."),
+      flow.card, h("div", { class: "grid two" }, channels.card, top.card),
+      h("p", { class: "muted" }, `Days are local dates in ${stats.timezone}. Figures follow events within seconds.`));
+    if (!Chart) { for (const d of document.querySelectorAll("#main details")) d.open = true; return; }
+    draw(Chart, flow.canvas, "bar", stats.days.map((d) => shortDay(d.date)), [
+      { label: "Issued", data: stats.days.map((d) => d.points_issued), backgroundColor: COLOURS.issued },
+      { label: "Redeemed", data: stats.days.map((d) => d.points_redeemed - d.points_returned), backgroundColor: COLOURS.redeemed }]);
+    draw(Chart, channels.canvas, "bar", stats.channels.map((c) => channelName(c.channel)),
+      [{ label: "Events", data: stats.channels.map((c) => c.events), backgroundColor: COLOURS.bars }],
+      { plugins: { legend: { display: false } } });
+    draw(Chart, top.canvas, "bar", stats.top_activities.map((a) => a.name || "(deleted)"),
+      [{ label: "Points", data: stats.top_activities.map((a) => a.points), backgroundColor: COLOURS.issued }],
+      { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } });
+  },
+
   async login() {
     const error = formError();
     const form = h("form", { class: "card", novalidate: true },
@@ -44,7 +120,7 @@ const pages = {
     form.addEventListener("submit", async (event) => {
       event.preventDefault(); error.textContent = "";
       key.set(form.key.value.trim());
-      try { await api("GET", "/v1/activities"); location.hash = "#/activities"; } catch (e) {
+      try { await api("GET", "/v1/activities"); location.hash = "#/dashboard"; } catch (e) {
         key.clear(); error.textContent = e.status === 401 ? "That key is not valid." : errorText(e);
       }
     });
@@ -181,8 +257,9 @@ async function activate(activity) {
 }
 
 async function route() {
-  const [path, query] = (location.hash.replace(/^#\/?/, "") || "activities").split("?");
-  const name = pages[path] ? path : "activities";
+  const [path, query] = (location.hash.replace(/^#\/?/, "") || "dashboard").split("?");
+  const name = pages[path] ? path : "dashboard";
+  clearCharts();
   if (name !== "login" && !key.value) { location.hash = "#/login"; return; }
   nav.hidden = name === "login"; document.getElementById("logout").hidden = name === "login";
   markCurrent(nav, name);

@@ -41,6 +41,14 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// The API's channels (ActivityInput.channel in openapi.json; a unit test keeps them equal), as people read them.
+export const CHANNELS = [
+  ["facebook", "Facebook"], ["twitter", "Twitter/X"], ["instagram", "Instagram"], ["online", "Online purchase"],
+  ["in_store", "In store"], ["newsletter", "Newsletter"], ["profile", "Profile"], ["referral", "Referral"],
+  ["banking", "Banking"], ["app", "App"], ["other", "Other"],
+];
+export const channelName = (value) => (CHANNELS.find(([v]) => v === value) || [value, value])[1];
+
 export const fmt = new Intl.NumberFormat();
 export const points = (n) => `${fmt.format(n)} pts`;
 export const day = (iso) => new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
@@ -53,7 +61,8 @@ export function toast(text) {
 
 export function render(...nodes) {
   const main = document.getElementById("main");
-  main.replaceChildren(...nodes); main.focus({ preventScroll: true });
+  main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
+  main.focus({ preventScroll: true });
 }
 
 // An API error as a person reads it: the message, and the field it is about.

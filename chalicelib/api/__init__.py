@@ -7,6 +7,7 @@ def blueprints() -> list:
     """Every blueprint of the API, in registration order."""
     from chalicelib.api import (
         activities,
+        analytics,
         auth,
         brands,
         events,
@@ -21,4 +22,4 @@ def blueprints() -> list:
     )
 
     return [auth.bp, health.bp, brands.bp, session.bp, members.bp, me.bp, ledger.bp, activities.bp, events.bp,
-            rewards.bp, tiers.bp, leaderboard.bp]
+            rewards.bp, tiers.bp, leaderboard.bp, analytics.bp]

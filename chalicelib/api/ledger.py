@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors
+from chalicelib import errors, queues
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.pagination import page, page_request
@@ -82,6 +82,11 @@ def adjust_points(member_id, principal):
         model.transfer_id("adjustment", principal.brand_id or "admin", key), member_id, body["points"],
         body["reason"], expires_after=body.get("expires_after"),
         metadata=by + ((("ticket", body["ticket"]),) if body.get("ticket") else ()))
+    # after the commit: a failed send answers 5xx, and the retry (same key) finds the transfer and sends again
+    queues.send("notifications", {
+        "type": "points.adjusted", "id": f"adjusted:{transfer.id}", "brand_id": principal.brand_id,
+        "member_id": member_id, "points": body["points"], "reason": body["reason"],
+        "at": (transfer.timestamp or datetime.now(UTC)).isoformat()})
     return Response(status_code=201, body=views.ledger_entry(transfer, member_id, principal.brand_id))
 
 

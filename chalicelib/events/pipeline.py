@@ -95,7 +95,7 @@ class Pipeline:
                                           stats=counters.stats(before, after))
             decision = {"status": "processed", "ruleset": str(ruleset.version), "nonce": nonce, "outcomes": [
                 {"activity_id": o.activity_id, "activity_version": o.version, "activity_name": o.activity.name,
-                 "index": o.index, "points": o.points,
+                 "activity_channel": o.activity.channel, "index": o.index, "points": o.points,
                  "pending_for": o.pending_for, "expires_after": o.expires_after,
                  "limits": limits.Subject.of(o.activity).to_json() if o.activity.limits else None}
                 for o in evaluation.outcomes]}
@@ -146,7 +146,10 @@ class Pipeline:
         decision, fresh = self.decide(event)
         if decision["status"] == "rejected":
             return {"status": "rejected", "reason": decision["reason"], "outcomes": []}
-        return {"status": "processed",
+        # where the event came from: as sent, else the channel of the first activity it matched
+        channel = event.channel or next((o["activity_channel"] for o in decision["outcomes"]
+                                         if o.get("activity_channel")), None)
+        return {"status": "processed", "channel": channel,
                 "outcomes": [self.grant(event, outcome, fresh) for outcome in decision["outcomes"]]}
 
     def reverse(self, event: Event, granted: list[dict[str, Any]], key: str, amount: Decimal | None,

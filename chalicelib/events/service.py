@@ -176,13 +176,21 @@ def process(eid: str, now: datetime) -> dict[str, Any] | None:
     if item.status != "accepted":
         return {"status": item.status, "outcomes": item.outcomes or []}  # a redelivery after the record
     result = pipeline().process(_event(item))
-    earned = sum(o["points"] for o in result["outcomes"] if o["status"] == "granted")
-    if earned:  # before the event is marked processed: a failure here retries the whole (idempotent) record
+    granted = [o for o in result["outcomes"] if o["status"] == "granted" and o["points"] > 0]
+    earned = sum(o["points"] for o in granted)
+    # before the event is marked processed: a failure here retries the whole (idempotent) record
+    message = {"brand_id": item.brand_id, "member_id": item.member_id, "event_id": eid, "at": now.isoformat(),
+               "channel": result.get("channel")}
+    if earned:
         from chalicelib.tiers import service as tiers
 
         tiers.recompute(item.member_id, now)  # an upgrade is immediate
-        queues.send("notifications", {"type": "points.earned", "id": f"earned:{eid}", "brand_id": item.brand_id,
-                                      "member_id": item.member_id, "event_id": eid, "points": earned})
+        queues.send("notifications", {"type": "points.earned", "id": f"earned:{eid}", **message, "points": earned,
+                                      "activities": [{"activity_id": o["activity_id"], "points": o["points"]}
+                                                     for o in granted]})
+    else:  # counted by analytics (events per channel) all the same
+        queues.send("notifications", {"type": "event.processed", "id": f"processed:{eid}", **message,
+                                      "status": result["status"]})
     actions = [EventItem.status.set(result["status"]), EventItem.outcomes.set(result["outcomes"]),
                EventItem.processed_at.set(now), EventItem.gsi1pk.remove(), EventItem.gsi1sk.remove()]
     if result.get("reason"):
@@ -215,7 +223,7 @@ def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: date
         tiers.recompute(item.member_id, now)  # earnings fell: the lapse (and downgrade) is scheduled
         queues.send("notifications", {"type": "points.reversed", "id": f"reversed:{eid}:{key}",
                                       "brand_id": brand_id, "member_id": item.member_id, "event_id": eid,
-                                      "points": result["points"]})
+                                      "points": result["points"], "at": now.isoformat()})
     return result
 
 

@@ -8,8 +8,9 @@ Items (see :mod:`chalicelib.leaderboard.model` for boards and buckets):
   8 shards by member so no single item takes every update.
 - ``LBX#<board>#<bucket> / <points>`` — members per exact score within a wide bucket.
 - ``LBNAME#<member> / NAME`` — the name the member shows (absent: anonymised).
-- ``LBAPPLIED#<message id> / APPLIED`` — a notification already counted (kept 14 days, the
-  queue's longest retention): the marker is written in the same transaction as the scores.
+- ``APPLIED#<message id> / APPLIED`` — a notification already counted (kept 14 days, longer
+  than the queue's retention): the marker is written in the same transaction as the scores
+  (:mod:`chalicelib.store.applied`).
 
 Each points.earned / points.reversed message moves the member's score on six boards (program
 and brand, each by week, month and all time) and the bucket counts, in one transaction conditioned on
@@ -20,21 +21,18 @@ the names.
 
 from __future__ import annotations
 
-import random
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from chalicelib import aws, config, errors
 from chalicelib.ids import shard_of
 from chalicelib.leaderboard import model
-from chalicelib.notify.dispatch import listen
+from chalicelib.notify.dispatch import listen, occurred_at
+from chalicelib.store import applied
 
 HIST_SHARDS = 8
-APPLIED_DAYS = 14
-ATTEMPTS = 12  # then the message goes back to the queue and is retried later
+ATTEMPTS = 12  # BatchGet rounds for unprocessed keys
 PAD = 13
 
 
@@ -83,30 +81,17 @@ def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: dateti
     ``message_id``. Scores never go below 0. Returns False if the message was counted before."""
     boards = model.boards(brand_id, at, config.program_timezone())
     shard = shard_of(member_id, HIST_SHARDS)
-    client = aws.client("dynamodb")
-    for attempt in range(ATTEMPTS):
+
+    def build() -> list[dict[str, Any]]:  # from fresh reads: a concurrent message of this member may have moved them
         stored = {item["pk"]["S"]: int(item["points"]["N"]) for item in
                   _batch_get([score_key(b, member_id) for b in boards], consistent=True)}
-        items = [{"Put": {"TableName": _table(), "Item": {
-            **_key(f"LBAPPLIED#{message_id}", "APPLIED"),
-            "expires_at": {"N": str(int((at + timedelta(days=APPLIED_DAYS)).timestamp()))}},
-            "ConditionExpression": "attribute_not_exists(pk)"}}]
+        items = [applied.marker(_table(), message_id, at)]
         for board in boards:
-            pk = f"LB#{board}#{member_id}"
-            old = stored.get(pk)
+            old = stored.get(f"LB#{board}#{member_id}")
             items += _moves(board, member_id, shard, old, max(0, (old or 0) + delta))
-        try:
-            client.transact_write_items(TransactItems=items)
-            return True
-        except ClientError as e:
-            if e.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = e.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                return False  # counted already (a redelivery)
-        # a concurrent message of this member moved a score first: read again, after a jittered pause
-        time.sleep(random.uniform(0, min(0.25, 0.004 * 2**attempt)))  # noqa: S311 (jitter, not secrets)
-    raise errors.ServiceUnavailable("The member's scores kept moving; the message will be retried.")
+        return items
+
+    return applied.apply_once(build, "The member's scores kept moving; the message will be retried.")
 
 
 def _moves(board: str, member_id: str, shard: int, old: int | None, new: int) -> list[dict[str, Any]]:
@@ -150,12 +135,12 @@ def _moves(board: str, member_id: str, shard: int, old: int | None, new: int) ->
 
 @listen("points.earned")
 def _earned(message: dict[str, Any]) -> None:
-    apply(message["id"], message["member_id"], message["brand_id"], int(message["points"]), datetime.now(UTC))
+    apply(message["id"], message["member_id"], message["brand_id"], int(message["points"]), occurred_at(message))
 
 
 @listen("points.reversed")
 def _reversed(message: dict[str, Any]) -> None:
-    apply(message["id"], message["member_id"], message["brand_id"], -int(message["points"]), datetime.now(UTC))
+    apply(message["id"], message["member_id"], message["brand_id"], -int(message["points"]), occurred_at(message))
 
 
 def set_name(member_id: str, display_name: str | None) -> dict[str, Any]:

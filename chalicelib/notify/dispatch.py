@@ -3,7 +3,7 @@
 Producers (the earn pipeline, reversals; redemptions, rewards, tiers) put
 ``{"type": ..., "id": ..., ...}`` messages on the queue; areas register listeners per type
 with :func:`listen`. Delivery is at least once, so listeners dedupe on the message ``id``.
-The leaderboard listens; mail and webhooks register here when they arrive. A known type
+The leaderboard and analytics listen; mail and webhooks register here when they arrive. A known type
 with no listener yet is acknowledged; an unknown or malformed message is poison and ends in
 the dead-letter queue.
 """
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.jobs import PoisonMessage
 
-TYPES = frozenset({"points.earned", "points.reversed", "redemption.fulfilled", "redemption.cancelled",
-                   "reward.low_stock", "tier.upgraded", "tier.warned", "tier.downgraded"})
+TYPES = frozenset({"points.earned", "event.processed", "points.reversed", "points.adjusted", "redemption.fulfilled",
+                   "redemption.cancelled", "reward.low_stock", "tier.upgraded", "tier.warned", "tier.downgraded"})
 
 _listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
 
@@ -33,7 +34,8 @@ def listen(message_type: str) -> Callable:
     return register
 
 
-LISTENER_MODULES = ("chalicelib.leaderboard.service",)  # the areas that listen, imported on first dispatch
+# the areas that listen, imported on first dispatch
+LISTENER_MODULES = ("chalicelib.leaderboard.service", "chalicelib.analytics.service")
 
 
 def _load_listeners() -> None:
@@ -41,6 +43,16 @@ def _load_listeners() -> None:
 
     for name in LISTENER_MODULES:
         importlib.import_module(name)
+
+
+def occurred_at(message: dict[str, Any]) -> datetime:
+    """When what the message tells happened (its ``at``), so a redelivery counts on the same
+    day and week; a message without one (or a bad one) happened now."""
+    try:
+        at = datetime.fromisoformat(message["at"])
+    except (KeyError, TypeError, ValueError):
+        return datetime.now(UTC)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def dispatch(body: str) -> int:

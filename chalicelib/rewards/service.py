@@ -299,7 +299,7 @@ def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False) -> Red
     if item.status == "claimed":
         transfer = _ledger().post(f"{item.redemption_id}:post", item.hold_id)
         _notify("redemption.fulfilled", item, reward or get(item.reward_id),  # before the record: a retry resends it
-                transfer_id=transfer.id)
+                now, transfer_id=transfer.id)
         item.update(actions=[RedemptionItem.status.set("fulfilled"), RedemptionItem.transfer_id.set(transfer.id),
                              RedemptionItem.updated_at.set(now), RedemptionItem.gsi4pk.remove(),
                              RedemptionItem.gsi4sk.remove()],
@@ -308,12 +308,13 @@ def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False) -> Red
     return item
 
 
-def _notify(message_type: str, item: RedemptionItem, reward: RewardItem, **fields) -> None:
+def _notify(message_type: str, item: RedemptionItem, reward: RewardItem, at: datetime, **fields) -> None:
     queues.send("notifications", {
         "type": message_type, "id": f"{message_type}:{item.redemption_id}", "brand_id": item.brand_id,
         "member_id": item.member_id, "redemption_id": item.redemption_id, "reward_id": item.reward_id,
         "reward_name": item.reward_name, "points": int(item.cost_points),
-        "fulfilment": reward.definition.get("fulfilment"), "voucher_code": item.voucher_code, **fields})
+        "fulfilment": reward.definition.get("fulfilment"), "voucher_code": item.voucher_code,
+        "at": at.isoformat(), **fields})
 
 
 def low_stock_at(item: RewardItem) -> int:
@@ -441,7 +442,7 @@ def cancel(brand_id: str, redemption_id: str, now: datetime) -> RedemptionItem:
     reversal = _ledger().reverse(f"{redemption_id}:cancel", item.transfer_id,
                                  expires_after=config.points_expire_after())
     reward = get(item.reward_id)
-    _notify("redemption.cancelled", item, reward, reversal_id=reversal.id)
+    _notify("redemption.cancelled", item, reward, now, reversal_id=reversal.id)
     with TransactWrite(connection=Connection()) as tx:
         tx.update(item, actions=[RedemptionItem.status.set("cancelled"), RedemptionItem.reversal_id.set(reversal.id),
                                  RedemptionItem.updated_at.set(now)],

@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.attributes import TTLAttribute
 
+from chalicelib.store.analytics import AnalyticsTable
 from chalicelib.store.base import PunchcardModel
 from chalicelib.store.events import EventsTable
 from chalicelib.store.identity import IdentityTable
@@ -21,7 +22,7 @@ from chalicelib.store.system import SystemRecord
 
 # One model per table: the one that declares its keys and indexes (entity models subclass it).
 MODELS: tuple[type[PunchcardModel], ...] = (SystemRecord, IdentityTable, MembersTable, LedgerTable, RulesTable,
-                                            EventsTable, RewardsTable, StandingsTable)
+                                            EventsTable, RewardsTable, StandingsTable, AnalyticsTable)
 
 
 def ttl_attribute(model: type[PunchcardModel]) -> str | None:

@@ -250,3 +250,18 @@ def test_every_schema_compiles_and_accepts_its_own_examples():
         for example in schema.get("examples", []):
             assert validation.validate(name, example) == example, name
         validation._validator(name)
+
+
+def test_the_web_apps_and_analytics_know_exactly_the_apis_channels():
+    import re
+    from pathlib import Path
+
+    from chalicelib.analytics import model
+
+    spec = json.loads(OPENAPI_PATH.read_text())["components"]["schemas"]
+    channels = spec["ActivityInput"]["properties"]["channel"]["enum"]
+    assert spec["EventCreate"]["properties"]["channel"]["enum"] == channels
+    lib = (Path(__file__).resolve().parents[2] / "web" / "lib.js").read_text()
+    listed = re.search(r"export const CHANNELS = \[(.*?)\n\];", lib, re.S).group(1)
+    assert re.findall(r'\["([a-z_]+)", "', listed) == channels
+    assert list(model.CHANNELS) == channels

@@ -1,0 +1,93 @@
+"""Analytics against DynamoDB (the ``analytics`` table), fed by the notifications queue.
+
+Every counted notification (``points.earned``, ``event.processed``, ``points.reversed``,
+``points.adjusted``, ``redemption.fulfilled``, ``redemption.cancelled``) adds its counters to its brand's day in one
+transaction with an ``APPLIED#<message id>`` marker conditioned on not existing: a redelivery
+counts nothing, a crash counts nothing, so the figures are exact. The day is the program-local
+date of the message's ``at`` (when the points moved), not of its processing, so a retry lands
+on the same day. Counters are spread over 8 shards by message id; a range of days is 8
+Queries, read in parallel.
+"""
+
+from __future__ import annotations
+
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib import aws, config
+from chalicelib.analytics import model
+from chalicelib.notify.dispatch import listen, occurred_at
+from chalicelib.store import applied
+
+SHARDS = 8
+MAX_DAYS = 366
+
+
+def _table() -> str:
+    return config.table_name("analytics")
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def day_key(brand_id: str, shard: int, day: str) -> dict[str, Any]:
+    return _key(f"STATS#{brand_id}#{shard}", f"D#{day}")
+
+
+def record(message: dict[str, Any]) -> bool:
+    """Count one notification on its brand's day, once. False: nothing to count, or counted before."""
+    counts = {name: value for name, value in model.counters(message).items() if value}
+    if not counts or not isinstance(message.get("brand_id"), str):
+        return False
+    at = occurred_at(message)
+    shard = zlib.crc32(message["id"].encode()) % SHARDS
+    names = {f"#c{i}": name for i, name in enumerate(counts)}
+    update = {"Update": {
+        "TableName": _table(), "Key": day_key(message["brand_id"], shard, model.day_of(at, config.program_timezone())),
+        "UpdateExpression": "ADD " + ", ".join(f"{alias} :v{i}" for i, alias in enumerate(names)),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {f":v{i}": {"N": str(v)} for i, v in enumerate(counts.values())}}}
+    items = [applied.marker(_table(), message["id"], at), update]
+    return applied.apply_once(lambda: items, "The day's counters are busy; the message will be retried.")
+
+
+for _type in ("points.earned", "event.processed", "points.reversed", "points.adjusted", "redemption.fulfilled",
+              "redemption.cancelled"):
+    listen(_type)(record)
+
+
+def _shard_days(brand_id: str, shard: int, first: str, last: str) -> list[tuple[str, dict[str, int]]]:
+    client, rows, start = aws.client("dynamodb"), [], None
+    while True:
+        kwargs = {"ExclusiveStartKey": start} if start else {}
+        reply = client.query(TableName=_table(), KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+                             ExpressionAttributeValues={":p": {"S": f"STATS#{brand_id}#{shard}"},
+                                                        ":a": {"S": f"D#{first}"}, ":b": {"S": f"D#{last}"}},
+                             **kwargs)
+        for item in reply.get("Items", []):
+            rows.append((item["sk"]["S"].removeprefix("D#"),
+                         {name: int(value["N"]) for name, value in item.items() if "N" in value}))
+        start = reply.get("LastEvaluatedKey")
+        if not start:
+            return rows
+
+
+def daily(brand_id: str, days: int, today: date) -> dict[str, Any]:
+    """The brand's dashboard for the ``days`` days up to ``today`` (program-local)."""
+    from chalicelib.activities import store as activities
+
+    first = today - timedelta(days=days - 1)
+    with ThreadPoolExecutor(max_workers=SHARDS + 1) as pool:
+        shards = [pool.submit(_shard_days, brand_id, s, first.isoformat(), today.isoformat()) for s in range(SHARDS)]
+        heads = pool.submit(activities.heads, brand_id)
+        rows = [row for shard in shards for row in shard.result()]
+        names = {head.activity_id: head.name for head in heads.result()}
+    return {"brand_id": brand_id, "timezone": config.program_timezone(),
+            **model.summary(rows, first, today, names)}
+
+
+def today(now: datetime) -> date:
+    return date.fromisoformat(model.day_of(now, config.program_timezone()))
