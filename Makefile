@@ -11,8 +11,16 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 STATE_DIR ?= $(or $(PUNCHCARD_STATE_DIR),.local)
+INFRA_STAMP := $(VENV)/.installed-infra
+WHEELHOUSE := .wheelhouse
+CDK_CLI := aws-cdk@2.1148.1
+# Synthesis packages the Lambda code from the wheelhouse only: no network beyond PyPI, fetched once.
+CDK_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
+	CDK_DISABLE_CLI_TELEMETRY=1 PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE)
+OPS := $(PY) -m infra.ops
 
-.PHONY: help dev test test-unit test-integration test-e2e lint format reset deps system-deps bench soak clean
+.PHONY: help dev test test-unit test-integration test-e2e test-infra lint format reset deps system-deps infra-deps \
+	bench soak clean synth deploy tenant dlq redrive rotate-admin-key tiers
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,9 +28,9 @@ help: ## List the targets
 dev: deps ## Run the platform locally: API + web on :8000, DynamoDB Local, moto, queues, schedules
 	$(PY) -m devstack run
 
-test: deps ## Lint, then the whole suite (unit, integration, e2e)
+test: deps infra-deps ## Lint, then the whole suite (unit, integration, e2e, infra)
 	$(PY) -m ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(CDK_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: deps ## Unit tests only (pure, network blocked)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -32,6 +40,9 @@ test-integration: deps ## Integration tests (DynamoDB Local + moto)
 
 test-e2e: deps ## End-to-end tests against the real dev stack in a subprocess
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+test-infra: deps infra-deps ## The infra tests: synthesis, cfn-lint, template assertions, moto CloudFormation, ops
+	$(CDK_ENV) $(PY) -m pytest tests/infra $(PYTEST_ARGS)
 
 lint: deps ## ruff
 	$(PY) -m ruff check .
@@ -54,12 +65,35 @@ bench: deps ## Benchmarks (see BENCHMARKS.md); installs the peers they compare w
 	$(PY) bench/pipeline.py
 	$(PY) bench/leaderboard.py
 
+synth: infra-deps ## Synthesize a tenant's stack offline into cdk.out/<tenant>/ and lint it: make synth TENANT=example
+	@test -n "$(TENANT)" || { echo "usage: make synth TENANT=<id>  (settings: infra/tenants/<id>.json; make tenant)"; exit 2; }
+	TENANT=$(TENANT) $(CDK_ENV) $(PY) -m infra.main
+	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/$(TENANT)/prod.template.json
+
+deploy: synth ## Deploy a tenant's stack with real AWS credentials (see docs/operations.md): make deploy TENANT=<id>
+	npx --yes $(CDK_CLI) deploy --app cdk.out/$(TENANT) --require-approval broadening
+
+tenant: infra-deps ## Create infra/tenants/<id>.json from a few questions
+	$(OPS) new-tenant
+
+dlq: infra-deps ## Show what waits in a dead-letter queue: make dlq TENANT=<id> QUEUE=events|jobs|notifications
+	$(OPS) dlq --tenant "$(TENANT)" --queue "$(QUEUE)"
+
+redrive: infra-deps ## Move a dead-letter queue's messages back to their queue: make redrive TENANT=<id> QUEUE=events
+	$(OPS) redrive --tenant "$(TENANT)" --queue "$(QUEUE)"
+
+rotate-admin-key: infra-deps ## Issue a new admin key (the old one stops within 5 minutes): make rotate-admin-key TENANT=<id>
+	$(OPS) rotate-admin-key --tenant "$(TENANT)"
+
+tiers: infra-deps ## Apply the tenant settings' tiers through the API: make tiers TENANT=<id>
+	$(OPS) apply-tiers --tenant "$(TENANT)"
+
 reset: ## Forget all local state (.local/ or $$PUNCHCARD_STATE_DIR): stop `make dev` first
 	rm -rf "$(STATE_DIR)"
 	@echo "local state removed: $(STATE_DIR)"
 
 clean: ## Remove the venv and node_modules too
-	rm -rf .local $(VENV) node_modules .pytest_cache .ruff_cache
+	rm -rf .local $(VENV) node_modules .pytest_cache .ruff_cache cdk.out chalice.out $(WHEELHOUSE) .chalice/deployments
 
 deps: system-deps $(STAMP) node_modules/.installed web/vendor/chart.umd.min.js
 
@@ -77,6 +111,18 @@ system-deps: ## Java 17+ (DynamoDB Local), npm and Chromium (browser tests), fro
 		( $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null ) || \
 		echo "!!! Chromium could not be installed: the browser tests will be SKIPPED (everything else runs) !!!"; \
 	fi
+
+infra-deps: deps $(INFRA_STAMP) $(WHEELHOUSE)/.complete
+
+$(INFRA_STAMP): requirements-infra.txt $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-infra.txt
+	@touch $@
+
+# Linux x86_64 wheels of the Lambda's requirements, for packaging with no index
+$(WHEELHOUSE)/.complete: requirements.txt $(STAMP)
+	$(PY) -m pip download -q --disable-pip-version-check -r requirements.txt -d $(WHEELHOUSE) --only-binary=:all: \
+		--platform manylinux2014_x86_64 --python-version 3.11 --implementation cp
+	@touch $@
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required"; exit 1; }

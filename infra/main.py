@@ -1,0 +1,46 @@
+"""The CDK app: ``TENANT=<id> python -m infra.main`` (``make synth TENANT=<id>``) synthesizes that
+tenant's stack into ``cdk.out/<tenant>/``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from infra.settings import ROOT, InvalidSettings, Tenant, load
+
+
+def synth(tenant_id: str, outdir: Path | None = None) -> Path:
+    return synth_tenant(load(tenant_id), outdir)
+
+
+def synth_tenant(tenant: Tenant, outdir: Path | None = None) -> Path:
+    """Synthesize ``tenant``'s stack into ``outdir`` (default ``cdk.out/<tenant>``); Chalice's
+    packaging leaves its work in ``chalice.out/`` beside it."""
+    from infra.stack import TenantStack
+
+    outdir = (outdir or ROOT / "cdk.out" / tenant.id).resolve()
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.chdir(outdir.parent):
+        app = cdk.App(outdir=str(outdir))
+        TenantStack(app, tenant)
+        app.synth()
+    return outdir
+
+
+def main() -> int:
+    tenant_id = os.environ.get("TENANT", "")
+    try:
+        outdir = synth(tenant_id, Path(os.environ["CDK_OUTDIR"]) if os.environ.get("CDK_OUTDIR") else None)
+    except InvalidSettings as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"synthesized tenant {tenant_id} into {outdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
