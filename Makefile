@@ -14,9 +14,6 @@ STATE_DIR ?= $(or $(PUNCHCARD_STATE_DIR),.local)
 INFRA_STAMP := $(VENV)/.installed-infra
 WHEELHOUSE := .wheelhouse
 CDK_CLI := aws-cdk@2.1148.1
-# Synthesis packages the Lambda code from the wheelhouse only: no network beyond PyPI, fetched once.
-CDK_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
-	CDK_DISABLE_CLI_TELEMETRY=1 PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE)
 OPS := $(PY) -m infra.ops
 
 .PHONY: help dev test test-unit test-integration test-e2e test-infra lint format reset deps system-deps infra-deps \
@@ -30,7 +27,7 @@ dev: deps ## Run the platform locally: API + web on :8000, DynamoDB Local, moto,
 
 test: deps infra-deps ## Lint, then the whole suite (unit, integration, e2e, infra)
 	$(PY) -m ruff check .
-	$(CDK_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: deps ## Unit tests only (pure, network blocked)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -42,7 +39,7 @@ test-e2e: deps ## End-to-end tests against the real dev stack in a subprocess
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 test-infra: deps infra-deps ## The infra tests: synthesis, cfn-lint, template assertions, moto CloudFormation, ops
-	$(CDK_ENV) $(PY) -m pytest tests/infra $(PYTEST_ARGS)
+	$(PY) -m pytest tests/infra $(PYTEST_ARGS)
 
 lint: deps ## ruff
 	$(PY) -m ruff check .
@@ -67,7 +64,7 @@ bench: deps ## Benchmarks (see BENCHMARKS.md); installs the peers they compare w
 
 synth: infra-deps ## Synthesize a tenant's stack offline into cdk.out/<tenant>/ and lint it: make synth TENANT=example
 	@test -n "$(TENANT)" || { echo "usage: make synth TENANT=<id>  (settings: infra/tenants/<id>.json; make tenant)"; exit 2; }
-	TENANT=$(TENANT) $(CDK_ENV) $(PY) -m infra.main
+	TENANT=$(TENANT) $(PY) -m infra.main
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/$(TENANT)/prod.template.json
 
 deploy: synth ## Deploy a tenant's stack with real AWS credentials (see docs/operations.md): make deploy TENANT=<id>

@@ -24,11 +24,34 @@ def synth_tenant(tenant: Tenant, outdir: Path | None = None) -> Path:
 
     outdir = (outdir or ROOT / "cdk.out" / tenant.id).resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.chdir(outdir.parent):
+    with contextlib.chdir(outdir.parent), _packaging_environment():
         app = cdk.App(outdir=str(outdir))
         TenantStack(app, tenant)
         app.synth()
     return outdir
+
+
+WHEELHOUSE = ROOT / ".wheelhouse"
+
+
+@contextlib.contextmanager
+def _packaging_environment():
+    """Quiet, offline CDK; Chalice's packaging reads the wheelhouse (``make infra-deps``) and no
+    index when there is one."""
+    variables = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDK_DISABLE_CLI_TELEMETRY": "1",
+                 "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"}
+    if (WHEELHOUSE / ".complete").exists():
+        variables.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE)})
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def main() -> int:
