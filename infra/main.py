@@ -8,8 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-import aws_cdk as cdk
-
 from infra.settings import ROOT, InvalidSettings, Tenant, load
 
 
@@ -25,6 +23,8 @@ def synth_tenant(tenant: Tenant, outdir: Path | None = None) -> Path:
     outdir = (outdir or ROOT / "cdk.out" / tenant.id).resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.chdir(outdir.parent), _packaging_environment():
+        import aws_cdk as cdk  # after the environment: jsii reads it when it starts
+
         app = cdk.App(outdir=str(outdir))
         TenantStack(app, tenant)
         app.synth()

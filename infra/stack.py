@@ -8,7 +8,10 @@ names; nothing here restates a key schema or a queue setting.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # before jsii starts: Debian's node 20
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudfront as cloudfront
@@ -44,11 +47,14 @@ FUNCTIONS = {"APIHandler": "api_handler", "PunchcardAuth": "punchcard_auth", "Pr
 SQS_SOURCES = {"ProcessJobs": "jobs", "ProcessEvents": "events", "ProcessNotifications": "notifications"}
 
 # API Gateway's own refusals (no credential, throttled, ...) in the API's error shape
+# (the codes are chalicelib.errors' own, so clients see one vocabulary whoever answered)
 GATEWAY_RESPONSES = {
-    "UNAUTHORIZED": (401, "unauthenticated", "Missing or invalid credentials."),
+    "UNAUTHORIZED": (401, "unauthorized", "Missing or invalid credentials."),
     "ACCESS_DENIED": (403, "forbidden", "Not allowed."),
-    "THROTTLED": (429, "throttled", "Too many requests; slow down and retry."),
-    "QUOTA_EXCEEDED": (429, "throttled", "Too many requests; slow down and retry."),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "route_not_found", "No such route."),  # API Gateway's unknown route
+    "REQUEST_TOO_LARGE": (413, "payload_too_large", "The request body is too large."),
+    "THROTTLED": (429, "too_many_requests", "Too many requests; slow down and retry."),
+    "QUOTA_EXCEEDED": (429, "too_many_requests", "Too many requests; slow down and retry."),
     "DEFAULT_4XX": (None, "bad_request", "The request was refused by the gateway."),
     "DEFAULT_5XX": (None, "internal_error", "Something went wrong on our side."),
 }
@@ -154,7 +160,7 @@ class TenantStack(cdk.Stack):
                                                    require_lowercase=False, require_uppercase=False,
                                                    require_symbols=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY, deletion_protection=self.tenant.production,
-            removal_policy=removal)
+            email=self._pool_email(), removal_policy=removal)
         client = pool.add_client(
             "WebClient", user_pool_client_name=f"{spec.name}-web", generate_secret=False,
             auth_flows=cognito.AuthFlow(user_password=True),  # refresh tokens are always allowed
@@ -163,6 +169,17 @@ class TenantStack(cdk.Stack):
             refresh_token_validity=cdk.Duration.days(spec.refresh_token_days),
             prevent_user_existence_errors=True, enable_token_revocation=True)
         return pool, client
+
+    def _pool_email(self) -> cognito.UserPoolEmail:
+        """Cognito's own sender (50 mails a day) until the mail domain is verified in SES; then
+        ``mail.cognito_via_ses: true`` sends verification codes from the tenant's sender. (Cognito
+        refuses an unverified identity, so the first deploy cannot use SES.)"""
+        mail = self.tenant.data["mail"]
+        if not mail.get("cognito_via_ses"):
+            return cognito.UserPoolEmail.with_cognito()
+        return cognito.UserPoolEmail.with_ses(from_email=mail["sender"], ses_region=self.tenant.region,
+                                              ses_verified_domain=mail["domain"],
+                                              configuration_set_name=self.tenant.name("mail"))
 
     def _mail(self) -> tuple[ses.EmailIdentity, ses.ConfigurationSet]:
         configuration = ses.ConfigurationSet(
@@ -253,20 +270,28 @@ class TenantStack(cdk.Stack):
             certificate = acm.Certificate.from_certificate_arn(self, "WebCertificate", web["certificate_arn"])
             domain = {"domain_names": [web["domain"]], "certificate": certificate}
         headers = cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS
+        # The API behind the same domain as the apps (/v1/*, /health, /openapi.json): the browser
+        # stays same-origin, so no CORS, and web/config.js keeps its empty API origin. Never cached;
+        # every header but Host (Authorization, Idempotency-Key) reaches API Gateway.
+        api = cloudfront.BehaviorOptions(
+            origin=origins.HttpOrigin(cdk.Fn.sub("${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"),
+                                      origin_path="/api", protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY),
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL, cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER)
         distribution = cloudfront.Distribution(
-            self, "WebDistribution", comment=f"Punchcard {self.tenant.id} web app", default_root_object="index.html",
+            self, "WebDistribution", comment=f"Punchcard {self.tenant.id} web app and API",
+            default_root_object="index.html",
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 response_headers_policy=headers, compress=True),
+            additional_behaviors={"/v1/*": api, "/health": api, "/openapi.json": api},
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3, **domain)
         s3deploy.BucketDeployment(
             self, "WebFiles", destination_bucket=bucket, distribution=distribution, distribution_paths=["/*"],
-            sources=[s3deploy.Source.asset(str(WEB_DIR), exclude=["config.js"]),
-                     s3deploy.Source.data("config.js", cdk.Fn.join("", [
-                         "window.PUNCHCARD_API = ", cdk.Fn.join("", ['"', self.api_url, '"']), ";\n"]))],
-            memory_limit=256)
+            sources=[s3deploy.Source.asset(str(WEB_DIR))], memory_limit=256)
         return bucket, distribution
 
     @property

@@ -26,7 +26,7 @@ def synthesized(tmp_path_factory) -> dict[str, Path]:
 
     second = copy.deepcopy(example_settings())
     second.update({"tenant": "acme", "region": "us-east-2", "environment": "staging",
-                   "mail": {"sender": "points@acme.test", "domain": "acme.test"}})
+                   "mail": {"sender": "points@acme.test", "domain": "acme.test", "cognito_via_ses": True}})
     base = tmp_path_factory.mktemp("cdk")
     return {data["tenant"]: synth_tenant(parse(data), base / data["tenant"]) / "prod.template.json"
             for data in (example_settings(), second)}

@@ -135,8 +135,14 @@ def test_the_web_bucket_is_private_and_served_through_cloudfront_origin_access_c
         "DefaultRootObject": "index.html",
         "Origins": [Match.object_like({"OriginAccessControlId": Match.any_value()})],
         "DefaultCacheBehavior": Match.object_like({"ViewerProtocolPolicy": "redirect-to-https"})})})
-    deployment = next(iter(resources(template, "Custom::CDKBucketDeployment").values()))["Properties"]
-    assert len(deployment["SourceObjectKeys"]) == 2  # web/ and the generated config.js naming the API
+    config = next(iter(resources(template, "AWS::CloudFront::Distribution").values()))["Properties"]
+    behaviours = {b["PathPattern"]: b for b in config["DistributionConfig"]["CacheBehaviors"]}
+    assert set(behaviours) == {"/v1/*", "/health", "/openapi.json"}  # the API on the same origin: no CORS
+    api_origin = next(o for o in config["DistributionConfig"]["Origins"]
+                      if o["Id"] == behaviours["/v1/*"]["TargetOriginId"])
+    assert api_origin["OriginPath"] == "/api"
+    assert "RestAPI" in json.dumps(api_origin["DomainName"])
+    assert len(behaviours["/v1/*"]["AllowedMethods"]) == 7
 
 
 def test_the_api_is_throttled_and_the_gateways_refusals_use_the_error_shape(template):
@@ -145,9 +151,14 @@ def test_the_api_is_throttled_and_the_gateways_refusals_use_the_error_shape(temp
     [settings] = api["MethodSettings"]
     assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (200, 400)
     assert settings["ResourcePath"] == "/*"
-    throttled = api["GatewayResponses"]["THROTTLED"]
-    assert throttled["StatusCode"] == "429"
-    assert json.loads(throttled["ResponseTemplates"]["application/json"])["error"]["code"] == "throttled"
+    from chalicelib import errors
+
+    codes = {cls.code for cls in vars(errors).values() if isinstance(cls, type) and hasattr(cls, "code")}
+    for kind, response in api["GatewayResponses"].items():
+        body = json.loads(response["ResponseTemplates"]["application/json"])
+        assert body["error"]["code"] in codes, kind  # the API's own vocabulary
+    assert api["GatewayResponses"]["THROTTLED"]["StatusCode"] == "429"
+    assert api["GatewayResponses"]["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
 
 
 def test_alarms_cover_lambda_errors_and_throttles_and_api_5xx_and_latency(template):
@@ -198,3 +209,14 @@ def test_two_tenants_synthesize_with_disjoint_resource_names(synthesized):
         names[tenant] = {name for _, name in found}
         assert len(found) == len(set(found)) > 70  # every name of a kind unique within the stack too
     assert not names["example"] & names["acme"]
+
+
+def test_sign_up_codes_go_through_ses_only_once_the_tenant_says_its_domain_is_verified(synthesized, template):
+    def pool(t):
+        return next(iter(resources(t, "AWS::Cognito::UserPool").values()))["Properties"]
+
+    assert pool(template)["EmailConfiguration"]["EmailSendingAccount"] == "COGNITO_DEFAULT"
+    ses = pool(json.loads(synthesized["acme"].read_text()))["EmailConfiguration"]
+    assert ses["EmailSendingAccount"] == "DEVELOPER"
+    assert ses["ConfigurationSet"] == "punchcard-acme-mail"
+    assert "points@acme.test" in json.dumps(ses["From"])
