@@ -133,7 +133,7 @@ def test_the_web_bucket_is_private_and_served_through_cloudfront_origin_access_c
     checked.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
     checked.has_resource_properties("AWS::CloudFront::Distribution", {"DistributionConfig": Match.object_like({
         "DefaultRootObject": "index.html",
-        "Origins": [Match.object_like({"OriginAccessControlId": Match.any_value()})],
+        "Origins": Match.array_with([Match.object_like({"OriginAccessControlId": Match.any_value()})]),
         "DefaultCacheBehavior": Match.object_like({"ViewerProtocolPolicy": "redirect-to-https"})})})
     config = next(iter(resources(template, "AWS::CloudFront::Distribution").values()))["Properties"]
     behaviours = {b["PathPattern"]: b for b in config["DistributionConfig"]["CacheBehaviors"]}
