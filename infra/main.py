@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from infra.settings import ROOT, InvalidSettings, Tenant, load
+from infra.settings import ROOT, InvalidSettings, Tenant, applied, load
 
 
 def synth(tenant_id: str, outdir: Path | None = None) -> Path:
@@ -42,16 +42,8 @@ def _packaging_environment():
                  "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"}
     if (WHEELHOUSE / ".complete").exists():
         variables.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE)})
-    saved = {k: os.environ.get(k) for k in variables}
-    os.environ.update(variables)
-    try:
+    with applied(variables):
         yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def main() -> int:

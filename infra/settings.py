@@ -73,16 +73,8 @@ class Tenant:
         """The environment the Lambda functions get, applied to this process while it lasts
         (so :mod:`chalicelib.config` derives this tenant's names)."""
         variables = self.lambda_environment()
-        saved = {k: os.environ.get(k) for k in variables}
-        os.environ.update(variables)
-        try:
+        with applied(variables):
             yield variables
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
     def lambda_environment(self) -> dict[str, str]:
         from chalicelib.resources import BUCKETS, QUEUES
@@ -105,6 +97,21 @@ class Tenant:
         for network, secret in sorted(self.data.get("social", {}).items()):
             env[f"PUNCHCARD_SOCIAL_{network.upper()}_SECRET"] = secret
         return env
+
+
+@contextmanager
+def applied(variables: dict[str, str]) -> Iterator[None]:
+    """``variables`` in this process's environment while the block runs; then as they were."""
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 _validate = fastjsonschema.compile(json.loads(SCHEMA.read_text()))
