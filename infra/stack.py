@@ -167,7 +167,8 @@ class TenantStack(cdk.Stack):
             id_token_validity=cdk.Duration.minutes(spec.id_token_minutes),
             access_token_validity=cdk.Duration.minutes(spec.id_token_minutes),
             refresh_token_validity=cdk.Duration.days(spec.refresh_token_days),
-            prevent_user_existence_errors=True, enable_token_revocation=True)
+            prevent_user_existence_errors=True, enable_token_revocation=True,
+            disable_o_auth=True)  # the API signs members in itself: no hosted UI, no OAuth flows
         return pool, client
 
     def _pool_email(self) -> cognito.UserPoolEmail:
@@ -217,19 +218,24 @@ class TenantStack(cdk.Stack):
             function.add_property_override("Tracing", "Active")
             for name, value in pool_env.items():
                 function.add_property_override(f"Environment.Variables.{name}", value)
-            logs.LogGroup(self, f"Logs{logical}", log_group_name=f"/aws/lambda/{self.function_name(handler)}",
-                          retention=logs.RetentionDays(self._retention()), removal_policy=cdk.RemovalPolicy.DESTROY)
+            group = logs.LogGroup(self, f"Logs{logical}", log_group_name=f"/aws/lambda/{self.function_name(handler)}",
+                                  retention=logs.RetentionDays(self._retention()),
+                                  removal_policy=cdk.RemovalPolicy.DESTROY)
+            # The role's rights before the function: Lambda checks X-Ray (tracing) and SQS (event
+            # sources) at creation. The log group before it too: no early log is lost.
+            function.add_resource_dependency(self.roles[logical].node.find_child("DefaultPolicy").node.default_child)
+            function.add_resource_dependency(group.node.default_child)
         for logical, queue in SQS_SOURCES.items():
             function = app.get_resource(logical)
             # Chalice never sets this: without it a batch's one failed record would retry its batch-mates
             function.add_property_override(
                 f"Events.{logical}SqsEventSource.Properties.FunctionResponseTypes", ["ReportBatchItemFailures"])
-            # Chalice names the queue by ARN: the mapping needs the queue, and the role's SQS rights, first
-            function.add_resource_dependency(self.queues[queue].node.default_child)
-            function.add_resource_dependency(self.roles[logical].node.find_child("DefaultPolicy").node.default_child)
+            function.add_resource_dependency(self.queues[queue].node.default_child)  # named by ARN in the mapping
         api = self.tenant.api
         rest = app.get_resource("RestAPI")
         rest.add_property_override("Name", self.tenant.name("api"))
+        rest.add_property_override("DefinitionBody.info.title", self.tenant.name("api"))  # the name, whatever wins
+        rest.add_property_override("OpenApiVersion", "2.0")  # else SAM adds a second stage, "Stage", unthrottled
         rest.add_property_override("TracingEnabled", True)
         rest.add_property_override("MethodSettings", [{
             "ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True, "DataTraceEnabled": False,

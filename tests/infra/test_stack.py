@@ -55,10 +55,16 @@ def test_every_sqs_event_source_reports_batch_item_failures(template):
         assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
         queue = event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
         assert queue.startswith("punchcard-example-")
-        # the queue and the role's rights exist before the mapping is made
-        depends = template["Resources"][name].get("DependsOn", [])
-        assert any(d.startswith("Queue") for d in depends), depends
-        assert any(d.startswith(f"Role{name}") for d in depends), depends
+        # the queue exists before the mapping is made
+        assert any(d.startswith("Queue") for d in template["Resources"][name]["DependsOn"])
+
+
+def test_each_function_waits_for_its_roles_rights_and_its_log_group(template):
+    # Lambda checks X-Ray (tracing on) and SQS (event sources) rights when it creates a function
+    for name, function in resources(template, "AWS::Serverless::Function").items():
+        depends = function.get("DependsOn", [])
+        assert any(d.startswith(f"Role{name}DefaultPolicy") for d in depends), (name, depends)
+        assert any(d.startswith(f"Logs{name}") for d in depends), (name, depends)
 
 
 def test_every_table_has_point_in_time_recovery_and_production_keeps_it(synthesized, template):
@@ -147,7 +153,8 @@ def test_the_web_bucket_is_private_and_served_through_cloudfront_origin_access_c
 
 def test_the_api_is_throttled_and_the_gateways_refusals_use_the_error_shape(template):
     api = resources(template, "AWS::Serverless::Api")["RestAPI"]["Properties"]
-    assert api["Name"] == "punchcard-example-api"
+    assert api["Name"] == api["DefinitionBody"]["info"]["title"] == "punchcard-example-api"  # the alarms' ApiName
+    assert api["OpenApiVersion"] == "2.0"  # no implicit second stage ("Stage") outside the throttling
     [settings] = api["MethodSettings"]
     assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (200, 400)
     assert settings["ResourcePath"] == "/*"
