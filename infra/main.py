@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ def synth_tenant(tenant: Tenant, outdir: Path | None = None) -> Path:
     from infra.stack import TenantStack
 
     outdir = (outdir or ROOT / "cdk.out" / tenant.id).resolve()
+    shutil.rmtree(outdir, ignore_errors=True)  # no stale assets from an earlier synth
     outdir.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.chdir(outdir.parent), _packaging_environment():
         import aws_cdk as cdk  # after the environment: jsii reads it when it starts
