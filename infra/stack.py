@@ -311,12 +311,12 @@ class TenantStack(cdk.Stack):
         action = actions.SnsAction(self.alarm_topic)
         widgets: list[cloudwatch.IWidget] = []
 
-        def alarm(name, metric, threshold, description, comparison=None, periods=1):
+        def alarm(name, metric, threshold, description, comparison=None, periods=1, missing=None):
             made = metric.create_alarm(
                 self, f"Alarm{_camel(name)}", alarm_name=self.tenant.name(name), threshold=threshold,
                 evaluation_periods=periods, alarm_description=description,
                 comparison_operator=comparison or cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+                treat_missing_data=missing or cloudwatch.TreatMissingData.NOT_BREACHING)
             made.add_alarm_action(action)
             made.add_ok_action(action)
             return made
@@ -345,6 +345,13 @@ class TenantStack(cdk.Stack):
                                     statistic="p99", period=cdk.Duration.minutes(5))
         alarm("api-5xx", server_errors, 5, "The API answered 5xx five times or more in five minutes.")
         alarm("api-latency", latency, 2000, "The API's p99 latency stayed above 2 s for 15 minutes.", periods=3)
+        beats = cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Invocations", statistic="Sum",
+                                  dimensions_map={"FunctionName": self.function_name("heartbeat")},
+                                  period=cdk.Duration.minutes(5))
+        alarm("heartbeat-missing", beats, 1, "The every-minute heartbeat did not run for 10 minutes: the schedules "
+              "(expiry, sweeps, tier reviews) are not firing.", periods=2,
+              comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+              missing=cloudwatch.TreatMissingData.BREACHING)
         widgets[:0] = [cloudwatch.GraphWidget(title="API 5xx", left=[server_errors], width=12),
                        cloudwatch.GraphWidget(title="API p99 latency (ms)", left=[latency], width=12)]
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self.tenant.name("operations"))

@@ -178,6 +178,8 @@ def test_alarms_cover_lambda_errors_and_throttles_and_api_5xx_and_latency(templa
     assert len(by_metric[("AWS/Lambda", "Errors")]) == len(by_metric[("AWS/Lambda", "Throttles")]) == 10
     assert by_metric[("AWS/ApiGateway", "5XXError")]
     assert by_metric[("AWS/ApiGateway", "Latency")]
+    [heartbeat] = by_metric[("AWS/Lambda", "Invocations")]  # the schedules stopped firing
+    assert (heartbeat["ComparisonOperator"], heartbeat["TreatMissingData"]) == ("LessThanThreshold", "breaching")
     assert len(resources(template, "AWS::CloudWatch::Dashboard")) == 1
     retention = {g["Properties"]["LogGroupName"]: g["Properties"]["RetentionInDays"]
                  for g in resources(template, "AWS::Logs::LogGroup").values()}
