@@ -1,8 +1,9 @@
 """Tenant settings: ``infra/tenants/<tenant>.json``, validated against ``tenant.schema.json``.
 
-Every physical name comes from the tenant id (``punchcard-<tenant>-<logical>``), through the
-same :mod:`chalicelib.config` functions the Lambda code uses, so two tenants in one account
-never clash and the code finds exactly what the stack created.
+Every physical name comes from the tenant id (``punchcard-<tenant>-<logical>``) and reaches the
+functions as the ``PUNCHCARD_*`` variables :mod:`chalicelib.config` reads. The stack creates its
+tables and queues with those variables applied (:meth:`Tenant.environment`), so the code finds
+exactly what the stack created (``tests/infra`` compares them), and two tenants never clash.
 """
 
 from __future__ import annotations
