@@ -10,7 +10,9 @@ redemptions, reversals, expiry runs, member transfers, adjustments — against a
   points twice;
 - **concurrent writes** (stores that read before writing): another grant lands between the
   store's read and its transaction;
-- **reordering**: time moves forward in random steps and redeliveries come out of order.
+- **reordering**: time moves forward in random steps and redeliveries come out of order;
+- **brand take-backs**: brands' negative adjustments and reversals of their credits, which
+  may never take back more than that brand issued to that member, net of what it took back.
 
 After every step (or every ``check_every`` steps) an auditor recomputes every balance from the
 transfer log alone and checks the invariants. With a ``reference`` store, every operation also
@@ -111,6 +113,10 @@ class Simulation:
         if roll < 0.8:
             other = rng.choice([m for m in self.members if m != member])
             return ("transfer", self.new_id("t"), member, other, rng.randint(1, 80), {"expires_after": "P90D"})
+        if roll < 0.9:  # a brand's correction: a take-back is capped at what that brand issued, net
+            brand = rng.choice(self.brands)
+            return ("adjust", self.new_id("a"), member, rng.choice([-1, 1]) * rng.randint(1, 120), "correction",
+                    {"metadata": (("brand_id", brand),)})
         return ("adjust", self.new_id("a"), member, rng.choice([-1, 1]) * rng.randint(1, 60), "support", {})
 
     @staticmethod
@@ -205,6 +211,7 @@ class Simulation:
         """Every invariant, recomputed from the transfer log alone."""
         transfers = self.transfers()
         posted, pending, earned = defaultdict(int), defaultdict(int), defaultdict(int)
+        shares: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # (account, brand) -> issued, taken
         closed = {t.post_pending_id or t.void_pending_id for t in transfers if t.post_pending_id or t.void_pending_id}
         reversed_from: dict[str, int] = defaultdict(int)
         by_id = {t.id: t for t in transfers}
@@ -217,6 +224,11 @@ class Simulation:
                 continue
             posted[t.debit] -= t.amount
             posted[t.credit] += t.amount
+            for account in (t.debit, t.credit):
+                delta = model.brand_share_delta(t, account) if model.is_member(account) else None
+                if delta:
+                    shares[account, delta[0]][0] += delta[1]
+                    shares[account, delta[0]][1] += delta[2]
             if t.code == model.Code.EARN:
                 earned[t.credit] += t.amount
             if t.code == model.Code.REVERSE:
@@ -237,6 +249,11 @@ class Simulation:
             assert all(lot.remaining > 0 for lot in book.lots)
             assert book.debits_pending == pending[account], f"{member}: holds drifted"
             assert book.available(self.now) >= 0, f"{member}: negative available balance"
+            logged = {brand: tuple(v) for (acct, brand), v in shares.items() if acct == account and v != [0, 0]}
+            stored = {s.brand_id: (s.issued, s.taken_back) for s in book.brands if (s.issued, s.taken_back) != (0, 0)}
+            assert stored == logged, f"{member}: brand shares {stored} != log {logged}"
+            for brand, (issued, taken) in logged.items():
+                assert 0 <= taken <= issued, f"{member}: {brand} took back {taken} of the {issued} it issued"
             if self.reference is not None:
                 assert canonical(book) == canonical(self.reference.book(member)), \
                     f"{member}: store {book} != reference {self.reference.book(member)}"
@@ -269,4 +286,6 @@ def _comparable(outcome):
 def canonical(book: model.MemberBook) -> model.MemberBook:
     """A book with its lots and holds in a fixed order, to compare stores."""
     return replace(book, lots=tuple(sorted(book.lots, key=lambda lot: lot.id)),
-                   holds=tuple(sorted(book.holds, key=lambda hold: hold.id)))
+                   holds=tuple(sorted(book.holds, key=lambda hold: hold.id)),
+                   brands=tuple(sorted((s for s in book.brands if (s.issued, s.taken_back) != (0, 0)),
+                                       key=lambda share: share.brand_id)))

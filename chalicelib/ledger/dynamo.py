@@ -38,6 +38,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import errors
 from chalicelib.ledger import model
 from chalicelib.ledger.model import (
+    BrandShare,
     Code,
     ExistsWithDifferentFields,
     Guard,
@@ -54,6 +55,7 @@ from chalicelib.ledger.model import (
 )
 from chalicelib.store.ledger import (
     BookItem,
+    BrandShareItem,
     ClaimItem,
     EarnedItem,
     GuardItem,
@@ -65,7 +67,7 @@ from chalicelib.store.ledger import (
     expiry_key,
 )
 
-LOTS_PER_TRANSACTION = 90  # + transfer, mirror, two books, hold, original, month earned: within 100
+LOTS_PER_TRANSACTION = 90  # + transfer, mirror, two books, hold, original, month earned, brand share: within 100
 ATTEMPTS = 64
 
 
@@ -130,6 +132,27 @@ def _history_key(member_id: str, key: dict[str, Any]) -> bool:
     return shape and key["gsi1pk"]["S"] == f"MEMBER#{member_id}" and key["pk"]["S"].startswith("TRANSFER#")
 
 
+class WriteRefused(errors.ValidationFailed):
+    """DynamoDB refused the write itself (an item too large, a number it cannot hold): no
+    retry can succeed, so it is reported at once rather than retried as contention."""
+
+    code = "write_refused"
+
+
+_RETRYABLE = {None, "None", "ConditionalCheckFailed", "TransactionConflict", "ThrottlingError",
+              "ProvisionedThroughputExceeded", "RequestLimitExceeded", "InternalServerError"}
+
+
+def _refuse_if_permanent(e: PutError | TransactWriteError) -> None:
+    """Raise :class:`WriteRefused` when a failed write can never succeed as it stands."""
+    reasons = {r.code for r in (getattr(e, "cancellation_reasons", None) or []) if r is not None}
+    if e.cause_response_code == "ValidationException" or reasons - _RETRYABLE:
+        refused = next((r for r in e.cancellation_reasons or [] if r is not None and r.code not in _RETRYABLE), None)
+        message = (refused.message if refused else e.cause_response_message) or "the write was refused"
+        raise WriteRefused(f"DynamoDB refused the write: {message}"[:500],
+                           details={"reason": refused.code if refused else e.cause_response_code}) from e
+
+
 def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.25, 0.004 * 2 ** min(attempt, 6))))  # noqa: S311 (jitter, not secrets)
 
@@ -156,7 +179,7 @@ class DynamoLedgerStore:
 
     def partition(self, member_id: str) -> Partition:
         """Book, lots and open holds in one strongly consistent query."""
-        book, lots, holds, start = None, [], [], None
+        book, lots, holds, brands, start = None, [], [], [], None
         table = LedgerTable._get_connection()
         while True:
             page = table.query(account_pk(member_id), consistent_read=True, exclusive_start_key=start)
@@ -171,13 +194,17 @@ class DynamoLedgerStore:
                                         item.expires_at, item.available_at))
                 elif sort_key.startswith("HOLD#"):
                     holds.append(Hold(sort_key.removeprefix("HOLD#"), int(HoldItem.from_raw_data(raw).amount)))
+                elif sort_key.startswith("BRAND#"):
+                    share = BrandShareItem.from_raw_data(raw)
+                    brands.append(BrandShare(sort_key.removeprefix("BRAND#"), int(share.issued),
+                                             int(share.taken_back)))
             start = page.get("LastEvaluatedKey")
             if not start:
                 break
         if book is None:
-            return Partition(MemberBook(member_id, lots=tuple(lots), holds=tuple(holds)), None)
+            return Partition(MemberBook(member_id, lots=tuple(lots), holds=tuple(holds), brands=tuple(brands)), None)
         stored = MemberBook(member_id, int(book.credits_posted), int(book.debits_posted), int(book.debits_pending),
-                            int(book.lifetime_earned), tuple(lots), tuple(holds))
+                            int(book.lifetime_earned), tuple(lots), tuple(holds), tuple(brands))
         return Partition(stored, int(book.version), int(book.lot_debt or 0), book.lot_debt_at)
 
     def book(self, member_id: str) -> MemberBook:
@@ -254,6 +281,7 @@ class DynamoLedgerStore:
             except (PutError, TransactWriteError) as e:
                 if isinstance(e, PutError) and e.cause_response_code != "ConditionalCheckFailedException":
                     raise
+                _refuse_if_permanent(e)
             try:
                 return ClaimItem.get(*ClaimItem.key_for(key), consistent_read=True).value
             except DoesNotExist:
@@ -327,9 +355,11 @@ class DynamoLedgerStore:
                                        BookItem.lifetime_earned.add(earned), BookItem.version.add(1)],
                               condition=BookItem.lot_debt.does_not_exist())
                     tx.update(LotItem(*LotItem.key_for(member_id, lot_id)), actions=lot_actions)
+                    self._write_share(tx, member_id, model.brand_share_delta(transfer, transfer.credit))
                     self._write_earned(tx, member_id, transfer, None)
                     self._write_guards(tx, guards)
-            except TransactWriteError:
+            except TransactWriteError as e:
+                _refuse_if_permanent(e)
                 existing = self.transfer(transfer.id)
                 if existing is not None:
                     return _replay(existing, transfer)
@@ -377,7 +407,8 @@ class DynamoLedgerStore:
                         tx.update(original, actions=[TransferItem.reversed.add(transfer.reversal_requested)],
                                   condition=TransferItem.reversed.does_not_exist() if seen is None
                                   else TransferItem.reversed == seen)
-            except TransactWriteError:
+            except TransactWriteError as e:
+                _refuse_if_permanent(e)
                 existing = self.transfer(transfer.id)
                 if existing is not None:
                     return _replay(existing, transfer)
@@ -410,6 +441,19 @@ class DynamoLedgerStore:
                                 f"{transfer.reversal_requested}")
         return original
 
+    @staticmethod
+    def _write_share(tx: TransactWrite, member_id: str, delta: tuple[str, int, int] | None) -> None:
+        """Move a brand's share with ``ADD``; a take-back on condition the brand's outstanding
+        points cover it, checked by DynamoDB in this transaction, not only by the read before."""
+        if delta is None:
+            return
+        brand_id, issued, taken = delta
+        net = issued - taken
+        tx.update(BrandShareItem(*BrandShareItem.key_for(member_id, brand_id)),
+                  actions=[BrandShareItem.issued.add(issued), BrandShareItem.taken_back.add(taken),
+                           BrandShareItem.outstanding.add(net)],
+                  condition=BrandShareItem.outstanding >= -net if net < 0 else None)
+
     def _settled(self, member_id: str) -> Partition:
         part = self.partition(member_id)
         while part.debt:
@@ -427,6 +471,10 @@ class DynamoLedgerStore:
         actions += [BookItem.lot_debt.set(debt), BookItem.lot_debt_at.set(now)] if debt else []
         condition = BookItem.pk.does_not_exist() if part.version is None else BookItem.version == part.version
         tx.update(BookItem(*BookItem.key_for(member_id)), actions=actions, condition=condition)
+        for share in set(after.brands) - set(part.book.brands):
+            before = part.book.share(share.brand_id)
+            self._write_share(tx, member_id, (share.brand_id, share.issued - before.issued,
+                                              share.taken_back - before.taken_back))
         before_holds, after_holds = set(part.book.holds), set(after.holds)
         for hold in after_holds - before_holds:
             tx.save(HoldItem(*HoldItem.key_for(member_id, hold.id), amount=hold.amount))
@@ -471,7 +519,8 @@ class DynamoLedgerStore:
                         [BookItem.lot_debt.remove(), BookItem.lot_debt_at.remove()]
                     tx.update(BookItem(*BookItem.key_for(member_id)), actions=actions,
                               condition=BookItem.version == part.version)
-            except TransactWriteError:
+            except TransactWriteError as e:
+                _refuse_if_permanent(e)
                 _backoff(attempt)
                 continue
             self.settlements += 1

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib import errors
 
 MEMBER = "member:"
+MAX_AMOUNT = 2**53 - 1  # no transfer, and so no balance built of bounded grants, outgrows what clients hold
 
 
 class Code:
@@ -93,6 +94,13 @@ class PendingTransferClosed(errors.Conflict):
     code = "pending_transfer_already_closed"
 
 
+class BrandLimitExceeded(InsufficientPoints):
+    """A brand's take-back (a negative adjustment, a reversal) beyond what it issued to the
+    member net of what it already took back: a coalition brand never takes another's points."""
+
+    code = "exceeds_brand_issued"
+
+
 class InvalidTransfer(errors.ValidationFailed):
     code = "invalid_transfer"
 
@@ -102,6 +110,7 @@ class StaleDecision(errors.Conflict):
     the books moved in between. The service recomputes from a fresh read and tries again."""
 
     code = "concurrent_update"
+    retryable = True
 
 
 class GuardChanged(StaleDecision):
@@ -121,8 +130,8 @@ class Guard:
     state: Mapping
 
 
-LedgerError = (InsufficientPoints, ExistsWithDifferentFields, PendingTransferNotFound, PendingTransferClosed,
-               InvalidTransfer, StaleDecision)
+LedgerError = (InsufficientPoints, BrandLimitExceeded, ExistsWithDifferentFields, PendingTransferNotFound,
+               PendingTransferClosed, InvalidTransfer, StaleDecision)
 
 
 def duration(text: str):
@@ -233,8 +242,50 @@ class Hold:
 
 
 @dataclass(frozen=True)
+class BrandShare:
+    """What one brand issued to one member (its grants, its positive adjustments) and what it
+    took back (its negative adjustments, reversals of its credits). ``outstanding`` bounds
+    what the brand may still take back from the member."""
+
+    brand_id: str
+    issued: int = 0
+    taken_back: int = 0
+
+    @property
+    def outstanding(self) -> int:
+        return self.issued - self.taken_back
+
+
+def brand_share_delta(transfer: Transfer, account: str) -> tuple[str, int, int] | None:
+    """(brand, issued delta, taken-back delta) a transfer makes to its brand's share of the
+    member ``account``, or None if it is no brand's issuing or taking back.
+
+    - a brand's credit (an earn from its issuance account, a positive adjustment it made):
+      issued += amount;
+    - a brand's take-back (a negative adjustment it made, a reversal of one of its credits):
+      taken back += the points actually taken (a shortfall takes nothing);
+    - the reversal of a brand's negative adjustment gives back: taken back -= amount.
+    Redemptions, expiry and member-to-member transfers are no brand's take-back."""
+    brand = brand_of(transfer)
+    if brand is None or not transfer.amount or transfer.pending or transfer.post_pending_id \
+            or transfer.void_pending_id:
+        return None
+    reverses = transfer.meta().get("reverses_code")
+    if transfer.credit == account and not is_member(transfer.debit):
+        if transfer.code in (Code.EARN, Code.ADJUST):
+            return brand, transfer.amount, 0
+        if transfer.code == Code.REVERSE and reverses == Code.ADJUST:
+            return brand, 0, -transfer.amount
+    taking = transfer.code == Code.ADJUST or (transfer.code == Code.REVERSE and reverses in (Code.EARN, Code.ADJUST))
+    if transfer.debit == account and not is_member(transfer.credit) and taking:
+        return brand, 0, transfer.amount
+    return None
+
+
+@dataclass(frozen=True)
 class MemberBook:
-    """One member account: counters, live lots (remaining > 0) and open holds."""
+    """One member account: counters, live lots (remaining > 0), open holds, and per brand
+    what it issued and took back (:class:`BrandShare`)."""
 
     member_id: str
     credits_posted: int = 0
@@ -243,6 +294,7 @@ class MemberBook:
     lifetime_earned: int = 0
     lots: tuple[Lot, ...] = ()
     holds: tuple[Hold, ...] = ()
+    brands: tuple[BrandShare, ...] = ()
 
     @property
     def account(self) -> str:
@@ -264,6 +316,13 @@ class MemberBook:
 
     def lot(self, lot_id: str) -> Lot | None:
         return next((lot for lot in self.lots if lot.id == lot_id), None)
+
+    def share(self, brand_id: str) -> BrandShare:
+        return next((s for s in self.brands if s.brand_id == brand_id), None) or BrandShare(brand_id)
+
+    def reclaimable(self, brand_id: str, now: datetime) -> int:
+        """What ``brand_id`` may take back now: its outstanding share, within what is available."""
+        return max(0, min(self.share(brand_id).outstanding, self.available(now)))
 
     def expiring(self, limit: int = 5) -> list[tuple[datetime, int]]:
         """The next expiry dates and how many points each takes (held points included)."""
@@ -307,6 +366,8 @@ def check_shape(transfer: Transfer) -> None:
         raise InvalidTransfer("debit and credit accounts must differ")
     if not isinstance(transfer.amount, int) or isinstance(transfer.amount, bool) or transfer.amount < 0:
         raise InvalidTransfer("amount must be a positive integer")
+    if transfer.amount > MAX_AMOUNT:
+        raise InvalidTransfer(f"amount must be at most {MAX_AMOUNT} (2^53 - 1, exact in every JSON client)")
     if transfer.amount == 0 and not (transfer.code == Code.REVERSE and "shortfall" in transfer.meta()):
         # the one zero-point transfer: a clawback that found nothing to take records its shortfall
         raise InvalidTransfer("amount must be a positive integer")
@@ -322,6 +383,24 @@ def check_shape(transfer: Transfer) -> None:
 
 def apply_to_member(book: MemberBook, transfer: Transfer, now: datetime,
                     pending_original: Transfer | None = None) -> MemberBook:
+    """The member's book after ``transfer`` (see :func:`_apply`), with the brand share it
+    moves; a brand's take-back beyond its outstanding share is :class:`BrandLimitExceeded`."""
+    delta = brand_share_delta(transfer, book.account)
+    if delta is None:
+        return _apply(book, transfer, now, pending_original)
+    brand, issued, taken = delta
+    share = book.share(brand)
+    if taken > share.outstanding:
+        raise BrandLimitExceeded(
+            "A brand takes back only what it issued to the member, net of what it already took back.",
+            details={"reclaimable": book.reclaimable(brand, now), "requested": transfer.amount})
+    after = _apply(book, transfer, now, pending_original)
+    grown = replace(share, issued=share.issued + issued, taken_back=share.taken_back + taken)
+    return replace(after, brands=(*(s for s in after.brands if s.brand_id != brand), grown))
+
+
+def _apply(book: MemberBook, transfer: Transfer, now: datetime,
+           pending_original: Transfer | None = None) -> MemberBook:
     """The member's book after ``transfer`` (which debits or credits this member), or an error.
 
     ``pending_original`` is the hold a post/void refers to. Credits add to a lot; posted debits

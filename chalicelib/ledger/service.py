@@ -26,6 +26,11 @@ class LedgerStore(Protocol):
     def earned_by_month(self, member_id: str, first: str, last: str) -> dict[str, int]: ...
 
 
+def _brand(transfer: Transfer) -> tuple:
+    brand = model.brand_of(transfer)
+    return (("brand_id", brand),) if brand else ()
+
+
 MAX_REFERENCED = 100  # transfers one reversal by reference covers (an order's grants are a handful)
 ATTEMPTS = 8  # fresh reads an operation whose amount derives from the books gets under contention
 
@@ -66,15 +71,16 @@ class Ledger:
                                      Code.REDEEM, reference, pending=True, metadata=metadata))
 
     def post(self, transfer_id: str, hold_id: str, amount: int | None = None) -> Transfer:
-        """Post all of a hold or part of it (the rest is released)."""
+        """Post all of a hold or part of it (the rest is released). Posts and voids carry
+        their hold's brand, so a brand's history shows its own redemptions' steps only."""
         hold = self._pending(hold_id)
         return self._commit(Transfer(transfer_id, hold.debit, hold.credit, hold.amount if amount is None else amount,
-                                     hold.code, hold.reference, post_pending_id=hold_id))
+                                     hold.code, hold.reference, post_pending_id=hold_id, metadata=_brand(hold)))
 
     def void(self, transfer_id: str, hold_id: str) -> Transfer:
         hold = self._pending(hold_id)
         return self._commit(Transfer(transfer_id, hold.debit, hold.credit, hold.amount, hold.code, hold.reference,
-                                     void_pending_id=hold_id))
+                                     void_pending_id=hold_id, metadata=_brand(hold)))
 
     def _pending(self, hold_id: str) -> Transfer:
         hold = self.store.transfer(hold_id)
@@ -108,6 +114,7 @@ class Ledger:
             debit, credit = original.credit, model.REVERSAL
         else:
             debit, credit = model.REVERSAL, original.debit
+        brand = model.brand_of(original)
         for attempt in range(ATTEMPTS):
             existing = self.store.transfer(transfer_id)
             if existing is not None:
@@ -123,10 +130,11 @@ class Ledger:
                 book = self.store.book(debit.removeprefix(model.MEMBER))
                 probe = Transfer("probe", debit, credit, 0, Code.REVERSE, metadata=(("lot", lot),) if lot else ())
                 take = min(requested, max(0, model.reversible(book, probe, self.clock())))
+                if brand is not None and original.code in (Code.EARN, Code.ADJUST):
+                    take = min(take, max(0, book.share(brand).outstanding))  # a brand takes back only its own
             shortfall = requested - take
-            brand = model.brand_of(original)
             metadata = (("reverses", original_id), ("reverses_code", original.code)) + \
-                ((("brand_id", brand),) if brand else ()) + ((("lot", lot),) if lot else ()) + \
+                _brand(original) + ((("lot", lot),) if lot else ()) + \
                 ((("shortfall", str(shortfall)),) if shortfall else ())
             try:
                 return self._commit(Transfer(transfer_id, debit, credit, take, Code.REVERSE, original.reference,

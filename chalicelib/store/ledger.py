@@ -12,6 +12,11 @@ Items:
 - ``ACCT#<member> / HOLD#<transfer id>`` — an open hold; posting or voiding deletes it.
 - ``ACCT#<member> / EARNED#<yyyy-mm>`` — points earned in a UTC month, net of reversed
   earnings, moved in the grant's (or the reversal's) own transaction: tiers qualify on these.
+- ``ACCT#<member> / BRAND#<brand>`` — what a brand issued to the member (``issued``: its
+  grants and positive adjustments), took back (``taken_back``: its negative adjustments and
+  reversals of its credits) and ``outstanding`` (issued - taken back), moved with ``ADD`` in
+  the transfer's own transaction. A take-back is conditioned on ``outstanding >= points``, so
+  a brand never takes back more than it issued, however many debits race.
 - ``CLAIM#<key> / CLAIM`` — a decision made once and kept (e.g. which transfers a reversal
   by reference covers), so a redelivered request acts on the same set.
 - ``GUARD#<key> / GUARD`` — a guard (:class:`chalicelib.ledger.model.Guard`): ``version``
@@ -116,6 +121,18 @@ class EarnedItem(LedgerTable):
     @staticmethod
     def key_for(member_id: str, month: str) -> tuple[str, str]:
         return account_pk(member_id), f"EARNED#{month}"
+
+
+class BrandShareItem(LedgerTable):
+    """One brand's share of one member's points (see the module docstring)."""
+
+    issued = NumberAttribute(default=0)
+    taken_back = NumberAttribute(default=0)
+    outstanding = NumberAttribute(default=0)
+
+    @staticmethod
+    def key_for(member_id: str, brand_id: str) -> tuple[str, str]:
+        return account_pk(member_id), f"BRAND#{brand_id}"
 
 
 class TransferItem(LedgerTable):

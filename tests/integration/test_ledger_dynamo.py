@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -197,3 +198,68 @@ def test_a_refund_takes_back_pending_points_from_their_own_lot(local_aws):
     assert (reversal.amount, reversal.meta().get("shortfall")) == (30, None)
     book = store.book(member)
     assert (book.pending_credit(NOW), book.available(NOW), book.posted) == (50, 50, 100)
+
+
+def test_concurrent_take_backs_by_a_brand_never_pass_what_it_issued(local_aws):
+    """20 negative adjustments of 100 and the refund of the whole 500-point grant, all at once,
+    by brand B on a member with 5,000 of brand A's points: B takes back exactly 500."""
+    from chalicelib.store.ledger import BrandShareItem
+
+    store, member = DynamoLedgerStore(), f"cap-{uuid.uuid4().hex}"
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant(f"{member}-a", member, "A", 5000)
+    ledger.grant(f"{member}-b", member, "B", 500)
+    results: list[tuple[str, int]] = []
+    start = threading.Barrier(21)
+
+    def take_back(i: int) -> None:
+        start.wait()
+        try:
+            if i == 20:
+                results.append(("refund", ledger.reverse(f"{member}-refund", f"{member}-b").amount))
+            else:
+                results.append(("ok", ledger.adjust(f"{member}-x{i}", member, -100, "race",
+                                                    metadata=(("brand_id", "B"),)).amount))
+        except model.BrandLimitExceeded as e:
+            results.append((e.code, 0))
+
+    threads = [threading.Thread(target=take_back, args=(i,)) for i in range(21)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(points for _, points in results) == 500
+    assert len(results) == 21
+    assert {kind for kind, _ in results} <= {"ok", "refund", "exceeds_brand_issued"}
+    book = store.book(member)
+    assert book.posted == 5000  # not one of A's points
+    assert book.share("B") == model.BrandShare("B", 500, 500)
+    item = BrandShareItem.get(*BrandShareItem.key_for(member, "B"), consistent_read=True)
+    assert (int(item.issued), int(item.taken_back), int(item.outstanding)) == (500, 500, 0)
+    with pytest.raises(model.BrandLimitExceeded):
+        ledger.adjust(f"{member}-late", member, -1, "late", metadata=(("brand_id", "B"),))
+
+
+def test_a_take_back_decided_on_a_stale_share_is_refused_by_the_transaction_itself(local_aws):
+    """The condition on the brand's share is DynamoDB's, not only the model's: a take-back
+    whose decision read a share that another writer then used up fails in the transaction."""
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.store.ledger import BrandShareItem
+
+    store, member = DynamoLedgerStore(), f"cond-{uuid.uuid4().hex}"
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant(f"{member}-a", member, "A", 1000)
+    ledger.grant(f"{member}-b", member, "B", 100)
+    BrandShareItem(*BrandShareItem.key_for(member, "B")).update(  # B's share used up behind the book's back
+        actions=[BrandShareItem.taken_back.add(100), BrandShareItem.outstanding.add(-100)])
+    stale = replace(store.book(member), brands=(model.BrandShare("B", 100, 0),))
+    transfer = model.Transfer(f"{member}-x", model.member_account(member), model.ADJUSTMENT, 100, model.Code.ADJUST,
+                              "stale", metadata=(("brand_id", "B"),), timestamp=NOW)
+    after = model.apply_to_member(stale, transfer, NOW)  # the model, fed the stale share, would allow it
+
+    with pytest.raises(TransactWriteError), store._transaction() as tx:
+        store._write_share(tx, member, (
+            "B", 0, after.share("B").taken_back - stale.share("B").taken_back))
+    assert int(BrandShareItem.get(*BrandShareItem.key_for(member, "B")).outstanding) == 0

@@ -314,3 +314,82 @@ def test_guards_commit_with_their_grant_or_refuse_it():
     assert store.claim("c", {"n": 1}, (model.Guard("count", 0, {"n": 1}),)) == {"n": 1}
     assert store.claim("c", {"n": 2}, (model.Guard("count", 0, {"n": 2}),)) == {"n": 1}
     assert store.read_guards(["count"])["count"] == (1, {"n": 1})
+
+
+# -- coalition: a brand takes back only what it issued to the member, net ------------------------
+
+def _by(brand: str) -> tuple:
+    return (("brand_id", brand),)
+
+
+def test_a_brand_cannot_take_back_points_another_brand_issued():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("a-g", "m", "A", 500)
+    ledger.grant("b-g", "m", "B", 100)
+
+    with pytest.raises(model.BrandLimitExceeded) as refused:
+        ledger.adjust("b-1", "m", -500, "take A's points", metadata=_by("B"))
+    assert refused.value.code == "exceeds_brand_issued"
+    assert refused.value.details == {"reclaimable": 100, "requested": 500}
+    assert errors_status(refused.value) == 409
+
+    ledger.adjust("b-2", "m", -60, "correction", metadata=_by("B"))
+    ledger.adjust("b-3", "m", -40, "correction", metadata=_by("B"))  # net of what it already took back
+    with pytest.raises(model.BrandLimitExceeded):
+        ledger.adjust("b-4", "m", -1, "one more", metadata=_by("B"))
+    assert store.book("m").posted == 500  # every one of A's points is still there
+    assert store.book("m").share("B") == model.BrandShare("B", 100, 100)
+    assert store.book("m").share("A") == model.BrandShare("A", 500, 0)
+
+
+def test_a_brands_positive_adjustments_count_as_issued_and_a_reversed_take_back_gives_the_cap_back():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("a-g", "m", "A", 300)
+    ledger.adjust("b-plus", "m", 50, "goodwill", metadata=_by("B"))
+    ledger.adjust("b-minus", "m", -50, "goodwill undone", metadata=_by("B"))
+    with pytest.raises(model.BrandLimitExceeded):
+        ledger.adjust("b-again", "m", -1, "more", metadata=_by("B"))
+
+    ledger.reverse("undo-minus", "b-minus")  # the member gets the 50 back: B may take them again
+
+    assert store.book("m").share("B").outstanding == 50
+    ledger.adjust("b-again", "m", -50, "again", metadata=_by("B"))
+    assert store.book("m").posted == 300
+
+
+def test_a_brands_reversal_takes_back_only_what_is_left_of_its_share_and_records_the_rest_as_shortfall():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("a-g", "m", "A", 500)
+    ledger.grant("b-g", "m", "B", 200)
+    ledger.adjust("b-minus", "m", -150, "correction", metadata=_by("B"))
+
+    refund = ledger.reverse("b-refund", "b-g")  # B's order refunded after B already took 150 back
+
+    assert (refund.amount, refund.meta().get("shortfall")) == (50, "150")
+    assert store.book("m").posted == 500  # A's points untouched
+    assert store.book("m").share("B") == model.BrandShare("B", 200, 200)
+
+
+def test_admin_corrections_and_redemptions_are_no_brands_take_back():
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("a-g", "m", "A", 100)
+    ledger.adjust("admin-minus", "m", -30, "fraud", metadata=(("by", "admin"),))
+    ledger.hold("h", "m", 20, metadata=(("brand_id", "B"), ("reward_id", "r")))
+    post = ledger.post("p", "h")
+
+    assert store.book("m").posted == 50
+    assert store.book("m").share("A") == model.BrandShare("A", 100, 0)
+    assert store.book("m").share("B") == model.BrandShare("B")
+    assert model.brand_of(post) == "B"  # a redemption's post and void carry their hold's brand
+    ledger.hold("h2", "m", 5, metadata=(("brand_id", "B"),))
+    assert model.brand_of(ledger.void("v2", "h2")) == "B"
+
+
+def errors_status(error) -> int:
+    from chalicelib import errors
+
+    return errors.http_status(error)
