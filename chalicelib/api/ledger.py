@@ -31,9 +31,10 @@ def _balance(member_id: str) -> dict:
 
 
 def _history(member_id: str, viewer_brand: str | None) -> dict:
+    """The member's history; a brand's view holds that brand's own entries only."""
     limit, start_key = page_request(bp.current_request)
-    transfers, last_key = _wiring().store().history(member_id, limit, start_key)
-    return page([views.ledger_entry(t, member_id, viewer_brand) for t in transfers], last_key)
+    transfers, last_key = _wiring().store().history(member_id, limit, start_key, brand_id=viewer_brand)
+    return page([views.ledger_entry(t, member_id) for t in transfers], last_key)
 
 
 def export_section(member_id: str) -> dict:
@@ -87,7 +88,7 @@ def adjust_points(member_id, principal):
         "type": "points.adjusted", "id": f"adjusted:{transfer.id}", "brand_id": principal.brand_id,
         "member_id": member_id, "points": body["points"], "reason": body["reason"],
         "at": (transfer.timestamp or datetime.now(UTC)).isoformat()})
-    return Response(status_code=201, body=views.ledger_entry(transfer, member_id, principal.brand_id))
+    return Response(status_code=201, body=views.ledger_entry(transfer, member_id))
 
 
 @route(bp, "/v1/me/balance", roles=("member",))

@@ -51,16 +51,14 @@ def balance(member_id: str, book: ledger.MemberBook, now: datetime) -> dict[str,
     }
 
 
-def ledger_entry(transfer: ledger.Transfer, member_id: str, viewer_brand: str | None = None) -> dict[str, Any]:
+def ledger_entry(transfer: ledger.Transfer, member_id: str) -> dict[str, Any]:
     """One transfer as the member's history shows it. ``amount`` is signed from the member's
-    side (+ in, - out); ``points`` is its effect on the posted balance (0 for holds and voids);
-    a brand sees other brands' references and metadata as null."""
+    side (+ in, - out); ``points`` is its effect on the posted balance (0 for holds and voids).
+    (A brand's history holds only its own entries: the store filters, nothing is masked.)"""
     credit = transfer.credit == ledger.member_account(member_id)
     phase = "hold" if transfer.pending else "post" if transfer.post_pending_id else \
         "void" if transfer.void_pending_id else None
     points = 0 if phase in ("hold", "void") else transfer.amount if credit else -transfer.amount
-    brand_id = ledger.brand_of(transfer)
-    hidden = viewer_brand is not None and brand_id not in (None, viewer_brand)
     lot = None
     if credit and transfer.amount and transfer.timestamp:
         expires_at, available_at = transfer.lot_dates(transfer.timestamp)
@@ -73,9 +71,9 @@ def ledger_entry(transfer: ledger.Transfer, member_id: str, viewer_brand: str | 
         "amount": transfer.amount if credit else -transfer.amount,
         "direction": "credit" if credit else "debit",
         "points": points,
-        "brand_id": brand_id,
-        "reference": None if hidden else transfer.reference or None,
-        "metadata": None if hidden else dict(transfer.metadata),
+        "brand_id": ledger.brand_of(transfer),
+        "reference": transfer.reference or None,
+        "metadata": dict(transfer.metadata),
         "lot": lot,
         "created_at": iso(transfer.timestamp),
     }

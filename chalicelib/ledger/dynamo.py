@@ -69,6 +69,7 @@ from chalicelib.store.ledger import (
 
 LOTS_PER_TRANSACTION = 90  # + transfer, mirror, two books, hold, original, month earned, brand share: within 100
 ATTEMPTS = 64
+HISTORY_READS = 8  # queries one filtered history page may take
 
 
 class Contention(errors.Conflict):
@@ -305,20 +306,30 @@ class DynamoLedgerStore:
             if not start:
                 return found
 
-    def history(self, member_id: str, limit: int, start: dict[str, Any] | None = None
-                ) -> tuple[list[Transfer], dict[str, Any] | None]:
+    def history(self, member_id: str, limit: int, start: dict[str, Any] | None = None,
+                brand_id: str | None = None) -> tuple[list[Transfer], dict[str, Any] | None]:
         """The member's transfers, newest first (eventually consistent: a global index).
 
         ``start`` is the last key of the page before; one naming another member's index
-        partition, or malformed, is refused as ``invalid_cursor``.
+        partition, or malformed, is refused as ``invalid_cursor``. With ``brand_id``, only that
+        brand's transfers (:func:`~chalicelib.ledger.model.brand_of`): each query asks for no
+        more items than the page still lacks, so the cursor is the last item examined; at
+        most :data:`HISTORY_READS` queries a page (a short page then still has a cursor).
         """
         if start is not None and not _history_key(member_id, start):
             raise errors.BadRequest("The cursor is not one this API issued.", code="invalid_cursor",
                                     details={"parameter": "cursor"})
-        page = LedgerTable._get_connection().query(f"MEMBER#{member_id}", index_name="history", limit=limit,
-                                                   scan_index_forward=False, exclusive_start_key=start)
-        transfers = [_from_item(TransferItem.from_raw_data(raw)) for raw in page.get("Items", [])]
-        return transfers, page.get("LastEvaluatedKey")
+        transfers: list[Transfer] = []
+        for _ in range(HISTORY_READS):
+            page = LedgerTable._get_connection().query(f"MEMBER#{member_id}", index_name="history",
+                                                       limit=limit - len(transfers), scan_index_forward=False,
+                                                       exclusive_start_key=start)
+            found = [_from_item(TransferItem.from_raw_data(raw)) for raw in page.get("Items", [])]
+            transfers += [t for t in found if brand_id is None or model.brand_of(t) == brand_id]
+            start = page.get("LastEvaluatedKey")
+            if not start or len(transfers) >= limit:
+                break
+        return transfers, start
 
     # -- writes -----------------------------------------------------------------------------
 

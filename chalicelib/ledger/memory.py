@@ -23,6 +23,7 @@ from chalicelib.ledger.model import (
     StaleDecision,
     Transfer,
     apply_to_member,
+    brand_of,
     check_shape,
     earned_month,
     is_member,
@@ -98,12 +99,13 @@ class MemoryLedgerStore:
         account = member_account(member_id)
         return [t for t in self.transfers.values() if t.reference == reference and account in (t.debit, t.credit)]
 
-    def history(self, member_id: str, limit: int, start: dict[str, Any] | None = None
-                ) -> tuple[list[Transfer], dict[str, Any] | None]:
-        """The member's transfers, newest first; ``start`` is the last key of the page before."""
+    def history(self, member_id: str, limit: int, start: dict[str, Any] | None = None,
+                brand_id: str | None = None) -> tuple[list[Transfer], dict[str, Any] | None]:
+        """The member's transfers, newest first; ``start`` is the last key of the page before.
+        With ``brand_id``, only that brand's transfers."""
         account = member_account(member_id)
         mine = sorted(((t.timestamp.isoformat(), t.id) for t in self.transfers.values()
-                       if account in (t.debit, t.credit)), reverse=True)
+                       if account in (t.debit, t.credit) and brand_id in (None, brand_of(t))), reverse=True)
         if start:
             mine = [key for key in mine if key < (start["at"], start["id"])]
         page = mine[:limit]

@@ -127,6 +127,37 @@ def test_history_is_newest_first_and_pages(local_aws):
     assert [t.id for t in store.history(f"{member}-friend", 10)[0]] == [f"{member}-t"]
 
 
+def test_a_brands_history_has_its_own_entries_only_and_pages_exactly(local_aws):
+    """Brand B's view of a member with A's grants, A's redemption (hold, post) and B's own
+    entries between them: B's entries only, every one of them once, across pages."""
+    dynamo, memory, member = DynamoLedgerStore(), MemoryLedgerStore(), f"brandhist-{uuid.uuid4().hex}"
+    for store in (dynamo, memory):
+        clock = {"now": NOW}
+        ledger = Ledger(store, lambda: clock["now"])  # noqa: B023 (the clock of this store's loop)
+        for i in range(9):
+            clock["now"] = NOW + timedelta(minutes=i)
+            if i % 3 == 0:
+                ledger.grant(f"{member}-b{i}", member, "B", 5)
+            else:
+                ledger.grant(f"{member}-a{i}", member, "A", 10)
+        clock["now"] = NOW + timedelta(minutes=10)
+        ledger.hold(f"{member}-h", member, 20, reference="A-redemption", metadata=(("brand_id", "A"),))
+        clock["now"] = NOW + timedelta(minutes=11)
+        ledger.post(f"{member}-p", f"{member}-h")
+        clock["now"] = NOW + timedelta(minutes=12)
+        ledger.adjust(f"{member}-bx", member, -5, "correction", metadata=(("brand_id", "B"),))
+
+        seen, cursor = [], None
+        for _ in range(10):
+            page, cursor = store.history(member, 2, cursor, brand_id="B")
+            assert len(page) <= 2
+            seen += [t.id for t in page]
+            if cursor is None:
+                break
+        assert seen == [f"{member}-bx", f"{member}-b6", f"{member}-b3", f"{member}-b0"], store
+        assert [t.id for t in store.history(member, 50, brand_id="A")[0]][:2] == [f"{member}-p", f"{member}-h"]
+
+
 def test_books_match_the_reference_after_every_kind_of_operation(local_aws):
     dynamo, memory, member = DynamoLedgerStore(), MemoryLedgerStore(), f"ops-{uuid.uuid4().hex}"
     for store in (dynamo, memory):
