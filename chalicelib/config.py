@@ -129,3 +129,29 @@ def program_timezone() -> str:
 def redemption_cancel_days() -> int:
     """How many days after a redemption its brand may cancel it (and return the points)."""
     return int(os.environ.get("PUNCHCARD_REDEMPTION_CANCEL_DAYS") or 30)
+
+
+MAX_SAFE_POINTS = 2**53 - 1  # the largest integer JSON clients and DynamoDB's numbers both hold exactly
+
+
+def _points(variable: str, default: int) -> int:
+    value = int(os.environ.get(variable) or default)
+    if not 1 <= value <= MAX_SAFE_POINTS:
+        raise ValueError(f"{variable} must be between 1 and {MAX_SAFE_POINTS}")
+    return value
+
+
+def max_points_per_grant() -> int:
+    """Most points one activity may pay for one event when the activity sets no ``max_points``
+    of its own; an event whose grant would exceed it is rejected (``points_over_maximum``)."""
+    return _points("PUNCHCARD_MAX_POINTS_PER_GRANT", 1_000_000)
+
+
+def max_points_per_event() -> int:
+    """Most points all the activities an event matches may pay together."""
+    return _points("PUNCHCARD_MAX_POINTS_PER_EVENT", 5_000_000)
+
+
+def max_points_per_adjustment() -> int:
+    """Largest manual adjustment, either way (the API refuses more with 422)."""
+    return _points("PUNCHCARD_MAX_POINTS_PER_ADJUSTMENT", 1_000_000)

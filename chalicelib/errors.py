@@ -78,6 +78,16 @@ class PayloadTooLarge(PunchcardError):
     message = "The request body is too large."
 
 
+class UriTooLong(PunchcardError):
+    code = "uri_too_long"
+    message = "The request line is too long."
+
+
+class RequestHeadersTooLarge(PunchcardError):
+    code = "request_headers_too_large"
+    message = "The request headers are too large."
+
+
 class UnsupportedMediaType(PunchcardError):
     code = "unsupported_media_type"
     message = "The request content type is not supported."
@@ -91,6 +101,7 @@ class NotAcceptable(PunchcardError):
 class TooManyRequests(PunchcardError):
     code = "too_many_requests"
     message = "Too many requests; retry later."
+    retryable = True
 
 
 class ServiceUnavailable(PunchcardError):
@@ -109,9 +120,11 @@ _HTTP_STATUS: dict[type[PunchcardError], int] = {
     NotAcceptable: 406,
     Conflict: 409,
     PayloadTooLarge: 413,
+    UriTooLong: 414,
     UnsupportedMediaType: 415,
     ValidationFailed: 422,
     TooManyRequests: 429,
+    RequestHeadersTooLarge: 431,
     PunchcardError: 500,
     ServiceUnavailable: 503,
 }
@@ -124,3 +137,15 @@ def http_status(error: PunchcardError) -> int:
         if status is not None:
             return status
     return 500
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether a failure would recur on every retry of the same message: a client-class error of
+    ours that does not say it is retryable, arithmetic on the data, or a write DynamoDB refuses
+    as invalid. Anything else (throttling, contention, an outage, a bug awaiting its fix) is
+    retried, and ends visibly failed in the dead-letter queue, from where it can be redriven."""
+    if isinstance(error, PunchcardError):
+        return http_status(error) < 500 and not getattr(error, "retryable", False)
+    if isinstance(error, ArithmeticError):
+        return True
+    return getattr(error, "cause_response_code", None) == "ValidationException"

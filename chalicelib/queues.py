@@ -41,3 +41,10 @@ def dead_letter(logical: str, body: str, reason: str, message_id: str) -> None:
         QueueUrl=queue_url(f"{logical}-dlq"), MessageBody=body,
         MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000] or "poison"},
                            "source_message_id": {"DataType": "String", "StringValue": message_id}})
+
+
+def retry_later(logical: str, receipt_handle: str, seconds: int) -> None:
+    """Hide a message that failed for ``seconds`` before its next try (backoff): SQS would
+    otherwise redeliver it after the queue's whole visibility timeout, however transient the cause."""
+    aws.client("sqs").change_message_visibility(QueueUrl=queue_url(logical), ReceiptHandle=receipt_handle,
+                                                VisibilityTimeout=max(0, min(seconds, 12 * 3600)))

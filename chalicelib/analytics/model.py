@@ -13,7 +13,7 @@ CHANNELS = ("facebook", "twitter", "instagram", "online", "in_store", "newslette
 TOP_ACTIVITIES = 10
 
 # counter attribute -> name in the API; ``c:<channel>`` (events) and ``a:<activity>`` (points) besides
-SERIES = {"events": "events", "rejected": "rejected_events", "issued": "points_issued",
+SERIES = {"events": "events", "rejected": "rejected_events", "failed": "failed_events", "issued": "points_issued",
           "reversed": "points_reversed", "redeemed": "points_redeemed", "redemptions": "redemptions",
           "returned": "points_returned", "cancellations": "cancellations", "added": "points_added",
           "deducted": "points_deducted"}
@@ -50,6 +50,8 @@ def counters(message: Mapping[str, Any]) -> dict[str, int]:
         if message.get("status") == "rejected":
             return {"events": 1, "rejected": 1}
         return {"events": 1, CHANNEL + _channel(message): 1}
+    if kind == "event.failed":  # its last retry failed; a redrive that processes it counts it as an event
+        return {"failed": 1}
     if kind == "points.reversed":
         return {"reversed": points} if points else {}
     if kind == "points.adjusted":  # signed: manual credits and debits

@@ -54,7 +54,8 @@ def record(message: dict[str, Any]) -> bool:
     return applied.apply_once(lambda: items, "The day's counters are busy; the message will be retried.")
 
 
-for _type in ("points.earned", "event.processed", "points.reversed", "points.adjusted", "redemption.fulfilled",
+for _type in ("points.earned", "event.processed", "event.failed", "points.reversed", "points.adjusted",
+              "redemption.fulfilled",
               "redemption.cancelled"):
     listen(_type)(record)
 

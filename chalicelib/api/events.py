@@ -35,6 +35,8 @@ def view(item) -> dict:
         body["channel"] = item.channel
     if item.reason:
         body["reason"] = item.reason
+    if item.details:
+        body["details"] = item.details
     if item.processed_at:
         body["processed_at"] = item.processed_at.isoformat().replace("+00:00", "Z")
     return body

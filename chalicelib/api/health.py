@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import route
+from chalicelib.api.validation import OPENAPI_PATH
 
 bp = Blueprint(__name__)
-
-OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.json"
 
 
 @functools.cache

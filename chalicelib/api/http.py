@@ -8,13 +8,14 @@ view, and :func:`conform_error` reshapes the errors Chalice itself produces (415
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Response
 
 from chalicelib import config, errors
+from chalicelib.api import strict_json
+from chalicelib.api.validation import check_path
 from chalicelib.observability import logger
 
 JSON = "application/json"
@@ -66,6 +67,9 @@ def route(bp, path: str, *, methods: tuple[str, ...] = ("GET",), roles: tuple[st
 
                     principal = caller(bp.current_request)
                     require_role(principal, roles)
+                if params:
+                    check_path(path, params)
+                if roles:
                     params["principal"] = principal
                 return view(**params)
             except errors.PunchcardError as e:
@@ -95,9 +99,12 @@ def json_body(request) -> dict[str, Any]:
     if not raw:
         raise errors.BadRequest("A JSON body is required.", code="body_required")
     try:
-        data = json.loads(raw)
+        data = strict_json.loads(raw)
     except UnicodeDecodeError as e:
         raise errors.MalformedJson("The request body is not UTF-8.", details={"position": e.start}) from e
+    except strict_json.Refused as e:
+        raise errors.BadRequest(f"{e.pointer or 'body'}: {e.message}.", code=e.code,
+                                details={"pointer": e.pointer}) from None
     except ValueError as e:
         raise errors.MalformedJson(details={"position": getattr(e, "pos", None),
                                             "reason": getattr(e, "msg", str(e))}) from e

@@ -39,6 +39,8 @@ ATTEMPTS = 32  # fresh reads of guards under contention before the message is re
 class Contention(model.StaleDecision):
     """Guards kept moving: the message goes back to the queue and is retried later."""
 
+    retryable = True
+
 
 class AlreadyReversed(errors.Conflict):
     code = "already_reversed"
@@ -62,14 +64,36 @@ class Event:
         return event
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The most points an event may move: per grant (when its activity sets no ``max_points``)
+    and for the whole event. An event over either is rejected whole, before any point moves,
+    and counts for nothing (a purchase of 10^15 euros is a mistake or an attack, not a sale)."""
+
+    per_grant: int = 1_000_000
+    per_event: int = 5_000_000
+
+    def breach(self, outcomes) -> dict[str, Any] | None:
+        """What an evaluation's outcomes exceed, or None."""
+        for o in outcomes:
+            if o.activity.reward.max_points is None and o.points > self.per_grant:
+                return {"activity_id": o.activity_id, "points": o.points, "maximum": self.per_grant,
+                        "limit": "per_grant"}
+        total = sum(o.points for o in outcomes)
+        if total > self.per_event:
+            return {"points": total, "maximum": self.per_event, "limit": "per_event"}
+        return None
+
+
 def grant_id(event_id: str, activity_id: str, version: int, index: int) -> str:
     return model.transfer_id("earn", event_id, activity_id, version, index)
 
 
 class Pipeline:
     def __init__(self, ledger: Ledger, rulesets: Callable[[str], Ruleset],
-                 member_facts: Callable[[str, datetime], dict[str, Any]], zone) -> None:
+                 member_facts: Callable[[str, datetime], dict[str, Any]], zone, bounds: Bounds = Bounds()) -> None:
         self.ledger, self.rulesets, self.member_facts, self.zone = ledger, rulesets, member_facts, zone
+        self.bounds = bounds
 
     @property
     def store(self):
@@ -93,6 +117,11 @@ class Pipeline:
             ruleset = self.rulesets(event.brand_id)
             evaluation = ruleset.evaluate(event.as_facts(), member, event.occurred_at,
                                           stats=counters.stats(before, after))
+            breach = self.bounds.breach(evaluation.outcomes)
+            if breach is not None:  # stored without the counters' guard: the event counts for nothing
+                stored = self.store.claim(key, {"status": "rejected", "reason": "points_over_maximum",
+                                                "details": breach, "outcomes": [], "nonce": nonce})
+                return stored, stored.get("nonce") == nonce
             decision = {"status": "processed", "ruleset": str(ruleset.version), "nonce": nonce, "outcomes": [
                 {"activity_id": o.activity_id, "activity_version": o.version, "activity_name": o.activity.name,
                  "activity_channel": o.activity.channel, "index": o.index, "points": o.points,
@@ -145,12 +174,25 @@ class Pipeline:
         """Decide and grant: ``{status, outcomes, reason?}`` to record on the event."""
         decision, fresh = self.decide(event)
         if decision["status"] == "rejected":
-            return {"status": "rejected", "reason": decision["reason"], "outcomes": []}
+            return {"status": "rejected", "reason": decision["reason"], "outcomes": [],
+                    **({"details": decision["details"]} if decision.get("details") else {})}
         # where the event came from: as sent, else the channel of the first activity it matched
         channel = event.channel or next((o["activity_channel"] for o in decision["outcomes"]
                                          if o.get("activity_channel")), None)
         return {"status": "processed", "channel": channel,
-                "outcomes": [self.grant(event, outcome, fresh) for outcome in decision["outcomes"]]}
+                "outcomes": [self._settled_grant(event, outcome, fresh) for outcome in decision["outcomes"]]}
+
+    def _settled_grant(self, event: Event, outcome: dict[str, Any], fresh: bool) -> dict[str, Any]:
+        """:meth:`grant`, or the outcome ``rejected`` with its reason when no retry could pay
+        it (its batch-mates in the decision are paid all the same)."""
+        try:
+            return self.grant(event, outcome, fresh)
+        except errors.PunchcardError as e:
+            if not errors.is_permanent(e):
+                raise
+            return {"activity_id": outcome["activity_id"], "activity_version": outcome["activity_version"],
+                    "requested_points": outcome["points"], "points": 0, "transfer_id": None,
+                    "status": "rejected", "reason": e.code}
 
     def reverse(self, event: Event, granted: list[dict[str, Any]], key: str, amount: Decimal | None,
                 event_amount: Decimal | None) -> dict[str, Any]:

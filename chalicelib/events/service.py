@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import config, errors, queues
-from chalicelib.events.pipeline import Event, Pipeline
+from chalicelib.events.pipeline import Bounds, Event, Pipeline
 from chalicelib.ids import derived_id
 from chalicelib.ledger.model import ExistsWithDifferentFields
 from chalicelib.observability import logger
@@ -164,7 +164,8 @@ def pipeline() -> Pipeline:
     from chalicelib.ledger import wiring
 
     return Pipeline(wiring.ledger(), lambda brand_id: activities.rulesets.get(brand_id, max_age=0), member_facts,
-                    ZoneInfo(config.program_timezone()))
+                    ZoneInfo(config.program_timezone()),
+                    Bounds(config.max_points_per_grant(), config.max_points_per_event()))
 
 
 def process(eid: str, now: datetime) -> dict[str, Any] | None:
@@ -173,7 +174,7 @@ def process(eid: str, now: datetime) -> dict[str, Any] | None:
         item = EventItem.get(*EventItem.key_for(eid), consistent_read=True)
     except DoesNotExist:
         return None
-    if item.status != "accepted":
+    if item.status not in ("accepted", "failed"):  # failed: redriven from the dead-letter queue
         return {"status": item.status, "outcomes": item.outcomes or []}  # a redelivery after the record
     result = pipeline().process(_event(item))
     granted = [o for o in result["outcomes"] if o["status"] == "granted" and o["points"] > 0]
@@ -193,10 +194,61 @@ def process(eid: str, now: datetime) -> dict[str, Any] | None:
                                       "status": result["status"]})
     actions = [EventItem.status.set(result["status"]), EventItem.outcomes.set(result["outcomes"]),
                EventItem.processed_at.set(now), EventItem.gsi1pk.remove(), EventItem.gsi1sk.remove()]
-    if result.get("reason"):
-        actions.append(EventItem.reason.set(result["reason"]))
+    actions.append(EventItem.reason.set(result["reason"]) if result.get("reason") else EventItem.reason.remove())
+    actions.append(EventItem.details.set(result["details"]) if result.get("details") else EventItem.details.remove())
     item.update(actions=actions)
     return result
+
+
+def _error_details(error: BaseException, attempts: int | None = None) -> dict[str, Any]:
+    code = error.code if isinstance(error, errors.PunchcardError) else "internal_error"
+    message = error.message if isinstance(error, errors.PunchcardError) else type(error).__name__
+    details = {"code": code, "message": message[:500]}
+    if isinstance(error, errors.PunchcardError) and error.details:
+        details["details"] = error.details
+    return {**details, **({"attempts": attempts} if attempts else {})}
+
+
+def settle_failure(eid: str, error: BaseException, now: datetime, *, attempts: int, final: bool) -> str | None:
+    """Record why an event could not be processed, so it ends in a visible state: ``rejected``
+    at once when no retry can succeed, ``failed`` when its last retry failed (it is then in the
+    dead-letter queue: redrive processes it again). Returns the status set, or None when the
+    event already settled (a concurrent delivery won) or the failure is retried."""
+    permanent = errors.is_permanent(error)
+    if not (permanent or final):
+        return None
+    details = _error_details(error, attempts)
+    status = "rejected" if permanent else "failed"
+    try:
+        item = EventItem.get(*EventItem.key_for(eid), consistent_read=True)
+    except DoesNotExist:
+        return None
+    # the failed keep a sparse index of their own: the sweeper (PENDING#) leaves them alone
+    index = [EventItem.gsi1pk.remove(), EventItem.gsi1sk.remove()] if permanent else \
+        [EventItem.gsi1pk.set(f"FAILED#{_shard(eid)}"), EventItem.gsi1sk.set(f"{now.isoformat()}#{eid}")]
+    try:
+        item.update(actions=[EventItem.status.set(status), EventItem.reason.set(details["code"]),
+                             EventItem.details.set(details), EventItem.outcomes.set(item.outcomes or []),
+                             EventItem.processed_at.set(now), *index],
+                    condition=EventItem.status.is_in("accepted", "failed"))
+    except UpdateError as e:
+        if e.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    message = {"brand_id": item.brand_id, "member_id": item.member_id, "event_id": eid, "at": now.isoformat(),
+               "channel": item.channel, "reason": details["code"]}
+    if permanent:
+        queues.send("notifications", {"type": "event.processed", "id": f"processed:{eid}", **message,
+                                      "status": "rejected"})
+    else:
+        queues.send("notifications", {"type": "event.failed", "id": f"failed:{eid}:{attempts}:{now.isoformat()}",
+                                      **message})
+    return status
+
+
+def failed(now: datetime) -> list[EventItem]:
+    """Events whose last retry failed (waiting in the dead-letter queue for a redrive)."""
+    return [item for shard in range(PENDING_SHARDS) for item in EventItem.unprocessed.query(f"FAILED#{shard}")]
 
 
 def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: datetime) -> dict[str, Any]:

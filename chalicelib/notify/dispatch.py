@@ -17,7 +17,8 @@ from typing import Any
 
 from chalicelib.jobs import PoisonMessage
 
-TYPES = frozenset({"points.earned", "event.processed", "points.reversed", "points.adjusted", "redemption.fulfilled",
+TYPES = frozenset({"points.earned", "event.processed", "event.failed", "points.reversed",
+                   "points.adjusted", "redemption.fulfilled",
                    "redemption.cancelled", "reward.low_stock", "tier.upgraded", "tier.warned", "tier.downgraded"})
 
 _listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}

@@ -425,6 +425,19 @@ def _check_limit(member_id: str, reward: RewardItem) -> None:
                            details={"per_member_limit": int(limit)})
 
 
+def _mark_cancelled(item: RedemptionItem, reward: RewardItem, reversal_id: str, now: datetime) -> None:
+    """The redemption cancelled and its stock and per-member count returned, in one transaction."""
+    with TransactWrite(connection=Connection()) as tx:
+        tx.update(item, actions=[RedemptionItem.status.set("cancelled"), RedemptionItem.reversal_id.set(reversal_id),
+                                 RedemptionItem.updated_at.set(now)],
+                  condition=RedemptionItem.status == "fulfilled")
+        if reward.definition.get("fulfilment") != "voucher_pool":  # a handed-out code is not reused
+            tx.update(RewardItem(*RewardItem.key_for(item.reward_id)), actions=[RewardItem.claimed.add(-1)])
+        if reward.definition.get("per_member_limit") is not None:
+            tx.update(MemberCountItem(*MemberCountItem.key_for(item.member_id, item.reward_id)),
+                      actions=[MemberCountItem.count.add(-1)])
+
+
 def cancel(brand_id: str, redemption_id: str, now: datetime) -> RedemptionItem:
     """A brand cancels a fulfilled redemption within the window: the points come back (a
     reversal), a unit of stock is returned (a handed-out voucher code is not reused)."""
@@ -443,15 +456,20 @@ def cancel(brand_id: str, redemption_id: str, now: datetime) -> RedemptionItem:
                                  expires_after=config.points_expire_after())
     reward = get(item.reward_id)
     _notify("redemption.cancelled", item, reward, now, reversal_id=reversal.id)
-    with TransactWrite(connection=Connection()) as tx:
-        tx.update(item, actions=[RedemptionItem.status.set("cancelled"), RedemptionItem.reversal_id.set(reversal.id),
-                                 RedemptionItem.updated_at.set(now)],
-                  condition=RedemptionItem.status == "fulfilled")
-        if reward.definition.get("fulfilment") != "voucher_pool":  # a handed-out code is not reused
-            tx.update(RewardItem(*RewardItem.key_for(item.reward_id)), actions=[RewardItem.claimed.add(-1)])
-        if reward.definition.get("per_member_limit") is not None:
-            tx.update(MemberCountItem(*MemberCountItem.key_for(item.member_id, item.reward_id)),
-                      actions=[MemberCountItem.count.add(-1)])
+    for attempt in range(3):
+        try:
+            _mark_cancelled(item, reward, reversal.id, now)
+            break
+        except TransactWriteError as e:
+            # Another cancellation of this redemption committed first (the reversal is one
+            # transfer, so the points came back once): this one is refused, returns nothing twice.
+            item.refresh(consistent_read=True)
+            if item.status == "cancelled":
+                raise errors.Conflict("Another cancellation of this redemption was committed at the same time; "
+                                      "it is cancelled once.", code="cancellation_in_progress",
+                                      details={"redemption_id": redemption_id, "status": item.status}) from e
+            if attempt == 2:  # transactions kept colliding on the reward's counters
+                raise errors.ServiceUnavailable("The reward is busy; retry the cancellation.") from e
     item.refresh(consistent_read=True)
     reward.refresh(consistent_read=True)
     _restocked(reward)

@@ -6,11 +6,13 @@ Items:
   the request (a key reused with other fields is refused), ``status`` (accepted → processed |
   rejected), ``outcomes`` and the ``reversals`` made of it. The id is derived from
   (brand, idempotency key), so a retried POST lands on the same item: one conditional put,
-  no lookup item.
+  no lookup item. ``failed``: its last retry failed on a transient error (it waits in the
+  dead-letter queue; a redrive processes it again); ``reason`` and ``details`` say why.
 - GSI ``unprocessed`` (sparse: only items still ``accepted`` carry ``gsi1pk``):
   ``PENDING#<shard>`` / ``<accepted_at>#<id>``. The sweeper finds events that were accepted
   but never processed (an SQS send that failed after the put, a message lost to the DLQ)
-  without a scan; processing removes the attributes and so the index entry.
+  without a scan; processing removes the attributes and so the index entry. Failed events
+  move to ``FAILED#<shard>`` (listed and counted there, never swept: the DLQ holds them).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class EventItem(EventsTable):
     request_hash = UnicodeAttribute()
     status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
+    details = JSONAttribute(null=True)  # of a rejection or a failure: code, message, attempts
     outcomes = JSONAttribute(null=True)
     reversals = JSONAttribute(null=True)
     accepted_at = UTCDateTimeAttribute()

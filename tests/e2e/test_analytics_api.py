@@ -54,7 +54,8 @@ def test_the_dashboard_counts_what_happened_to_the_brand_and_only_to_it(stack):
 
     found = wait_until(caught_up, timeout=60)
     assert found, call(stack, "GET", "/v1/analytics/daily?days=7", key).json()
-    assert found["totals"] == {"events": 5, "rejected_events": 0, "points_issued": 105, "points_reversed": 20,
+    assert found["totals"] == {"events": 5, "rejected_events": 0, "failed_events": 0,
+                               "points_issued": 105, "points_reversed": 20,
                                "points_redeemed": 30, "redemptions": 1, "points_returned": 0, "cancellations": 0,
                                "points_added": 15, "points_deducted": 0}
     assert len(found["days"]) == 7

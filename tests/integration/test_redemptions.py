@@ -200,6 +200,37 @@ def test_a_cancellation_returns_the_points_once(local_aws):
         service.cancel(brand(), redemption.redemption_id, NOW)
 
 
+def test_concurrent_cancellations_return_the_points_and_the_stock_once_and_the_losers_get_409(local_aws):
+    import threading
+
+    from chalicelib.rewards import service
+
+    brand_id = brand()
+    reward = service.create(brand_id, {"name": "Mug", "cost_points": 40, "stock": 3, "per_member_limit": 2}, NOW)
+    member = funded_member(brand_id, 40)
+    redemption = service.redeem(member, reward.reward_id, "k", NOW)
+    start, outcomes = threading.Barrier(10), []
+
+    def cancel():
+        start.wait()
+        try:
+            outcomes.append(service.cancel(brand_id, redemption.redemption_id, NOW).status)
+        except errors.PunchcardError as e:
+            outcomes.append(e.code)
+
+    threads = [threading.Thread(target=cancel) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(outcomes) == 10
+    assert set(outcomes) <= {"cancelled", "cancellation_in_progress"} and "cancelled" in outcomes
+    assert book(member).available(NOW) == 40  # the points came back once
+    assert service.stock_left(service.get(reward.reward_id)) == 3  # and the unit
+    assert service.cancel(brand_id, redemption.redemption_id, NOW).status == "cancelled"  # a retry: 200
+
+
 def test_code_uploads_skip_duplicates_and_never_reset_a_handed_out_code(local_aws):
     from chalicelib.rewards import service
 

@@ -8,7 +8,7 @@ from chalice.test import Client
 
 from chalicelib import errors
 from chalicelib.api import http
-from chalicelib.api.health import OPENAPI_PATH
+from chalicelib.api.validation import OPENAPI_PATH
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
