@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -41,8 +41,9 @@ def _accepted(brand: str, key: str, **attributes):
 
 def _failed(batch) -> set[str]:
     """Ids of the batch's messages returned to the queue."""
-    import app
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    import app
 
     try:
         reply = app.process_events(sqs_event(batch, "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("p"))
@@ -64,9 +65,10 @@ def test_a_deterministic_failure_rejects_the_event_at_once_with_its_reason(local
     assert failed == set()  # not retried: no retry could succeed
     stored = service.get(brand, item.event_id)
     assert (stored.status, stored.reason) == ("rejected", "invalid_transfer")
-    assert stored.details["message"] == "amount is not a number" and stored.details["attempts"] == 1
+    assert stored.details["message"] == "amount is not a number"
+    assert stored.details["attempts"] == 1
     assert stored.gsi1pk is None
-    assert item.event_id not in {i.event_id for i in service.unprocessed(datetime.now(UTC), older_than=0 * service.SWEEP_AFTER)}
+    assert item.event_id not in {i.event_id for i in service.unprocessed(datetime.now(UTC), older_than=timedelta(0))}
     # settled is settled: a late copy of the message does not run the pipeline again
     assert service.process(item.event_id, datetime.now(UTC))["status"] == "rejected"
 
@@ -91,7 +93,8 @@ def test_a_transient_failure_backs_off_then_ends_failed_and_a_redrive_processes_
             sqs.delete_message(QueueUrl=url, ReceiptHandle=got["ReceiptHandle"])
             if json.loads(got["Body"]).get("n") == nonce:
                 back = time.monotonic() + 15 - deadline
-    assert back is not None and 3 < back < 12
+    assert back is not None
+    assert 3 < back < 12
 
     _, last = _record(sqs, item.event_id, 5)  # the queue's maxReceiveCount
     with outage:
@@ -100,7 +103,7 @@ def test_a_transient_failure_backs_off_then_ends_failed_and_a_redrive_processes_
     assert (stored.status, stored.reason, stored.details["attempts"]) == ("failed", "internal_error", 5)
     assert stored.details["message"] == "ConnectionError"
     assert item.event_id in {i.event_id for i in service.failed(datetime.now(UTC))}
-    swept_before = {i.event_id for i in service.unprocessed(datetime.now(UTC), older_than=0 * service.SWEEP_AFTER)}
+    swept_before = {i.event_id for i in service.unprocessed(datetime.now(UTC), older_than=timedelta(0))}
     assert item.event_id not in swept_before  # the sweeper leaves it to the dead-letter queue
 
     _, redriven = _record(sqs, item.event_id, 1)

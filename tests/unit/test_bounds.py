@@ -57,7 +57,8 @@ def test_names_are_normalised_nfc_and_trimmed_of_invisible_ends():
     assert validation.validate("AdjustmentCreate", {"points": 5, "reason": " \u200bgift\n"})["reason"] == "gift"
     body = validation.validate("TierProgram", {"tiers": [{"id": "blue", "name": "\u00a0Blue\u00a0", "threshold": 0}]})
     assert body["tiers"][0]["name"] == "Blue"
-    assert text.is_text("") and not text.is_text("\u200b")
+    assert text.is_text("")
+    assert not text.is_text("\u200b")
 
 
 def test_a_path_id_that_is_not_an_id_names_nothing():
@@ -71,7 +72,7 @@ def test_an_event_whose_grant_exceeds_the_program_maximum_is_rejected_and_counts
     world = World(PER_EURO)
     world.pipeline.bounds = Bounds(per_grant=1000, per_event=5000)
     result = world.pipeline.process(world.event(1, amount=10**15))
-    assert result["status"] == "rejected" and result["reason"] == "points_over_maximum"
+    assert (result["status"], result["reason"]) == ("rejected", "points_over_maximum")
     assert result["details"] == {"activity_id": "a0", "points": 10**15, "maximum": 1000, "limit": "per_grant"}
     assert world.balance() == 0
     assert world.store.read_guards(["events:b:m:purchase"])["events:b:m:purchase"][1] == {}  # not counted
@@ -115,6 +116,6 @@ def test_the_pipeline_defaults_come_from_settings(monkeypatch):
     monkeypatch.setenv("PUNCHCARD_MAX_POINTS_PER_GRANT", "250")
     assert config.max_points_per_grant() == 250
     monkeypatch.setenv("PUNCHCARD_MAX_POINTS_PER_GRANT", str(2**53))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="between 1 and"):
         config.max_points_per_grant()
     assert json.dumps(Bounds().__dict__) == '{"per_grant": 1000000, "per_event": 5000000}'
