@@ -33,11 +33,31 @@ from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 from constructs import Construct
 
+from devstack import security_headers
 from infra import policies
 from infra.settings import ROOT, Tenant
 
 CHALICE_STAGE = "prod"  # the .chalice/config.json stage whose per-function settings every tenant uses
 WEB_DIR = ROOT / "web"
+
+
+def security_headers_policy(scope: Construct) -> cloudfront.ResponseHeadersPolicy:
+    """The headers every web and API response carries, CSP included; ``make dev`` sends the same."""
+    referrer = security_headers.REFERRER_POLICY.upper().replace("-", "_")
+    return cloudfront.ResponseHeadersPolicy(
+        scope, "SecurityHeaders", comment="Punchcard: CSP, HSTS, nosniff, frame denial, referrer",
+        security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+            content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                content_security_policy=security_headers.CONTENT_SECURITY_POLICY, override=True),
+            content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+            frame_options=cloudfront.ResponseHeadersFrameOptions(
+                frame_option=cloudfront.HeadersFrameOption[security_headers.FRAME_OPTION], override=True),
+            referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                referrer_policy=cloudfront.HeadersReferrerPolicy[referrer], override=True),
+            strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                access_control_max_age=cdk.Duration.seconds(security_headers.HSTS_MAX_AGE_SECONDS), override=True),
+            xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True)))
+
 
 # Chalice's logical id of each function -> its handler name in app.py (and in .chalice/config.json)
 FUNCTIONS = {"APIHandler": "api_handler", "PunchcardAuth": "punchcard_auth", "ProcessJobs": "process_jobs",
@@ -275,7 +295,7 @@ class TenantStack(cdk.Stack):
 
             certificate = acm.Certificate.from_certificate_arn(self, "WebCertificate", web["certificate_arn"])
             domain = {"domain_names": [web["domain"]], "certificate": certificate}
-        headers = cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS
+        headers = security_headers_policy(self)
         # The API behind the same domain as the apps (/v1/*, /health, /openapi.json): the browser
         # stays same-origin, so no CORS, and web/config.js keeps its empty API origin. Never cached;
         # every header but Host (Authorization, Idempotency-Key) reaches API Gateway.
@@ -284,7 +304,8 @@ class TenantStack(cdk.Stack):
                                       origin_path="/api", protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY),
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL, cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER)
+            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            response_headers_policy=headers)
         distribution = cloudfront.Distribution(
             self, "WebDistribution", comment=f"Punchcard {self.tenant.id} web app and API",
             default_root_object="index.html",
