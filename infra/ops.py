@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -89,22 +90,53 @@ def peek(where: Target, queue: str, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def redrive(where: Target, queue: str) -> int:
-    """Move every message of ``queue``'s DLQ back to ``queue``: sent first, then deleted, so a
-    crash between the two duplicates a message (every consumer is idempotent) and loses none."""
+    """Move each message that waits in ``queue``'s DLQ back to ``queue``, once.
+
+    Only messages sent to the DLQ before the redrive began move: one that fails again while it
+    runs comes back as a message sent later (the handler dead-letters poison itself; SQS's own
+    redrive keeps the first send time, which is also later than the start), and stays for the
+    next look. Each is sent first, then deleted, so a crash between the two duplicates a
+    message (every consumer is idempotent) and loses none."""
     sqs = where.client("sqs")
     source, destination, moved = where.queue_url(f"{queue}-dlq"), where.queue_url(queue), 0
-    while True:
-        messages = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, VisibilityTimeout=60,
-                                       WaitTimeSeconds=0).get("Messages", [])
-        if not messages:
-            return moved
-        sent = sqs.send_message_batch(QueueUrl=destination, Entries=[
-            {"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(messages)])
-        if sent.get("Failed"):
-            raise RuntimeError(f"could not send {len(sent['Failed'])} messages back: {sent['Failed'][0]}")
-        sqs.delete_message_batch(QueueUrl=source, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-        moved += len(messages)
+    began_ms = int(time.time() * 1000)
+    seen: set[str] = set()
+    later: dict[str, str] = {}  # hidden while the redrive runs (so not read again), then put back
+    try:
+        while True:
+            messages = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, VisibilityTimeout=60,
+                                           WaitTimeSeconds=0, AttributeNames=["SentTimestamp"],
+                                           MessageAttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return moved
+            due = []
+            for message in messages:
+                if message["MessageId"] in seen or int(message["Attributes"]["SentTimestamp"]) > began_ms:
+                    later[message["MessageId"]] = message["ReceiptHandle"]
+                else:
+                    due.append(message)
+            if not due:
+                continue
+            sent = sqs.send_message_batch(QueueUrl=destination, Entries=[
+                {"Id": str(i), "MessageBody": m["Body"], **_attributes(m)} for i, m in enumerate(due)])
+            if sent.get("Failed"):
+                raise RuntimeError(f"could not send {len(sent['Failed'])} messages back: {sent['Failed'][0]}")
+            sqs.delete_message_batch(QueueUrl=source, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(due)])
+            seen.update(m["MessageId"] for m in due)
+            moved += len(due)
+    finally:
+        handles = list(later.values())
+        for start in range(0, len(handles), 10):
+            sqs.change_message_visibility_batch(QueueUrl=source, Entries=[
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                for i, h in enumerate(handles[start:start + 10])])
+
+
+def _attributes(message: dict[str, Any]) -> dict[str, Any]:
+    """The message's own attributes, without the reason it was dead-lettered for."""
+    kept = {k: v for k, v in (message.get("MessageAttributes") or {}).items() if k != "reason"}
+    return {"MessageAttributes": kept} if kept else {}
 
 
 def rotate_admin_key(where: Target) -> str:

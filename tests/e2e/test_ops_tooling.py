@@ -28,7 +28,7 @@ def test_a_poison_message_is_shown_with_its_reason_and_redriven(stack):
 
     assert found, "the poison message never reached the dead-letter queue"
     assert "JSON" in found[0]["reason"]
-    assert ops.redrive(where, "events") >= 1
+    assert ops.redrive(where, "events") == 1  # moved once, though it fails again at once
     # sent back to the events queue (a new message), consumed, and, still poison, back again
     again = wait_until(lambda: [m for m in ops.peek(where, "events")
                                 if m["body"] == "{not json" and m["id"] != found[0]["id"]], timeout=30)

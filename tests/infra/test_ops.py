@@ -64,6 +64,39 @@ def test_redrive_moves_every_message_back_once(aws):
     assert ops.redrive(WHERE, "notifications") == 0
 
 
+def test_redrive_of_permanent_poison_moves_each_message_once(aws, monkeypatch):
+    _, dlq = make_queues("events")
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    for n in range(5):
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"event_id": f"poison-{n}"}))
+    sends = []
+
+    def poison_fails_at_once(params, **_):
+        # a consumer faster than the redrive: whatever reaches the queue is dead-lettered again,
+        # as a new message (the handler sends poison to the DLQ itself)
+        sends.append(params)
+        assert len(sends) < 20, "redrive keeps moving the same poison"
+        for entry in params["Entries"]:
+            sqs.send_message(QueueUrl=dlq, MessageBody=entry["MessageBody"])
+
+    client = ops.Target.client
+
+    def hooked(self, service):
+        made = client(self, service)
+        made.meta.events.register("provide-client-params.sqs.SendMessageBatch", poison_fails_at_once)
+        return made
+
+    monkeypatch.setattr(ops.Target, "client", hooked)
+
+    assert ops.redrive(WHERE, "events") == 5
+
+    moved = [json.loads(e["MessageBody"])["event_id"] for call in sends for e in call["Entries"]]
+    assert sorted(moved) == [f"poison-{n}" for n in range(5)]
+    # the five that came back are in the DLQ, visible, for the next look or redrive
+    returned = [json.loads(m["body"])["event_id"] for m in ops.peek(WHERE, "events")]
+    assert sorted(returned) == sorted(moved)
+
+
 def test_rotating_the_admin_key_stores_a_new_valid_key(aws):
     from chalicelib.identity import keys
 
