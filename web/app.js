@@ -72,6 +72,30 @@ function authForm(mode) {
   return form;
 }
 
+// Brands that enrolled the member's e-mail wait for consent: they see nothing of the member until accepted.
+function invitationsCard(items) {
+  if (!items.length) return null;
+  const answer = (brand, accept) => async () => {
+    try {
+      if (accept) await api("POST", `/v1/me/invitations/${brand.brand_id}/acceptance`);
+      else await api("DELETE", `/v1/me/invitations/${brand.brand_id}`);
+      toast(accept ? `You joined ${brand.brand_name}` : `Invitation from ${brand.brand_name} declined`);
+      route();
+    } catch (e) { toast(errorText(e)); }
+  };
+  return h("section", { class: "card", "aria-labelledby": "invited", "data-testid": "invitations" },
+    h("h2", { id: "invited" }, "Invitations"),
+    h("p", { class: "muted" }, "These brands want to add you to their programme. They see your name, points and " +
+      "history with them only if you accept."),
+    h("ul", { class: "plain" }, items.map((brand) => h("li", { class: "row", "data-brand": brand.brand_id },
+      h("strong", {}, brand.brand_name),
+      h("span", {},
+        h("button", { type: "button", onclick: answer(brand, true), "aria-label": `Accept ${brand.brand_name}` }, "Accept"),
+        " ",
+        h("button", { type: "button", class: "secondary", onclick: answer(brand, false),
+          "aria-label": `Decline ${brand.brand_name}` }, "Decline"))))));
+}
+
 const pages = {
   async login() {
     render(h("h1", {}, "Log in"), authForm("login"),
@@ -84,7 +108,8 @@ const pages = {
   },
 
   async home() {
-    const [balance, ledger] = await Promise.all([api("GET", "/v1/me/balance"), api("GET", "/v1/me/ledger?limit=5")]);
+    const [balance, ledger, invitations] = await Promise.all([api("GET", "/v1/me/balance"),
+      api("GET", "/v1/me/ledger?limit=5"), api("GET", "/v1/me/invitations")]);
     const tierCard = h("section", { class: "card", "aria-labelledby": "level" }, h("h2", { id: "level" }, "Level"));
     if (balance.tier) {
       tierCard.append(h("p", { class: "big", "data-testid": "tier" }, balance.tier));
@@ -101,6 +126,7 @@ const pages = {
       : h("p", { class: "muted" }, "Nothing expiring soon.");
     render(
       h("h1", {}, "Your points"),
+      invitationsCard(invitations.items),
       h("div", { class: "grid two" },
         h("section", { class: "card", "aria-labelledby": "avail" },
           h("h2", { id: "avail" }, "Available"),

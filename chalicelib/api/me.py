@@ -1,11 +1,13 @@
-"""A member's own data: profile, consents, export, erasure."""
+"""A member's own data: profile, consents, export, erasure; brands' invitations and joining a brand."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
+from chalicelib import errors
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.validation import validate
@@ -42,3 +44,38 @@ def export_me(principal):
 @route(bp, "/v1/me", methods=("DELETE",), roles=("member",))
 def erase_me(principal):
     return views.member(service.erase(principal.member_id, datetime.now(UTC)))
+
+
+ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+
+
+def _brand_id(brand_id: str) -> str:
+    if not ULID.fullmatch(brand_id):
+        raise errors.NotFound("No such brand.", details={"brand_id": brand_id})
+    return brand_id
+
+
+@route(bp, "/v1/me/invitations", roles=("member",))
+def my_invitations(principal):
+    from chalicelib.brands import store as brands
+
+    items = service.invitations(principal.member_id)
+    return {"items": [views.enrolment(e, brands.get_brand(e.brand_id).name) for e in items]}
+
+
+@route(bp, "/v1/me/invitations/{brand_id}/acceptance", methods=("POST",), roles=("member",))
+def accept_invitation(brand_id, principal):
+    enrolment = service.accept_invitation(principal.member_id, _brand_id(brand_id), datetime.now(UTC))
+    return views.enrolment(enrolment)
+
+
+@route(bp, "/v1/me/invitations/{brand_id}", methods=("DELETE",), roles=("member",))
+def decline_invitation(brand_id, principal):
+    service.decline_invitation(principal.member_id, _brand_id(brand_id))
+    return Response(status_code=204, body="")
+
+
+@route(bp, "/v1/me/enrolments/{brand_id}", methods=("PUT",), roles=("member",))
+def join_brand(brand_id, principal):
+    enrolment, joined = service.join(principal.member_id, _brand_id(brand_id), datetime.now(UTC))
+    return Response(status_code=201 if joined else 200, body=views.enrolment(enrolment))

@@ -26,8 +26,12 @@ def create_member(principal):
     if principal.role == "brand" and requested not in (None, principal.brand_id):
         raise errors.Forbidden("A brand key enrols members with its own brand only.",
                                details={"pointer": "/brand_id"})
-    brand_id = principal.brand_id if principal.role == "brand" else requested
-    profile, enrolment, created = service.create_or_enrol(body, brand_id, principal.role, datetime.now(UTC))
+    if principal.role == "brand":  # an existing member is invited, not enrolled: their consent comes first
+        profile, enrolment, created = service.create_or_invite(body, principal.brand_id, datetime.now(UTC))
+        if profile is None:
+            return Response(status_code=202, body=views.invitation(enrolment))
+    else:  # the admin (the programme's operator) enrols directly
+        profile, enrolment, created = service.create_or_enrol(body, requested, principal.role, datetime.now(UTC))
     return Response(status_code=201 if created else 200, body=views.member(profile, enrolment))
 
 

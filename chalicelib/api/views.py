@@ -36,6 +36,23 @@ def member(profile: ProfileItem, enrolment: EnrolmentItem | None = None) -> dict
     return view
 
 
+def invitation(enrolment: EnrolmentItem) -> dict[str, Any]:
+    """A pending invitation as the inviting brand sees it: what it sent, nothing of the member."""
+    return {"status": "invited", "brand_id": enrolment.brand_id, "external_id": enrolment.external_id,
+            "invited_at": iso(enrolment.invited_at)}
+
+
+def enrolment(enrolment: EnrolmentItem, brand_name: str | None = None) -> dict[str, Any]:
+    """An enrolment or invitation as the member sees it."""
+    view = {"brand_id": enrolment.brand_id, "status": "invited" if enrolment.invited else "enrolled",
+            "source": enrolment.source, "enrolled_at": None if enrolment.invited else iso(enrolment.enrolled_at)}
+    if enrolment.invited:
+        view["invited_at"] = iso(enrolment.invited_at)
+    if brand_name is not None:
+        view["brand_name"] = brand_name
+    return view
+
+
 def balance(member_id: str, book: ledger.MemberBook, now: datetime) -> dict[str, Any]:
     from chalicelib.tiers import service as tiers
 

@@ -390,11 +390,11 @@ def apply_to_member(book: MemberBook, transfer: Transfer, now: datetime,
         return _apply(book, transfer, now, pending_original)
     brand, issued, taken = delta
     share = book.share(brand)
+    after = _apply(book, transfer, now, pending_original)  # beyond the balance: insufficient_points first
     if taken > share.outstanding:
         raise BrandLimitExceeded(
             "A brand takes back only what it issued to the member, net of what it already took back.",
             details={"reclaimable": book.reclaimable(brand, now), "requested": transfer.amount})
-    after = _apply(book, transfer, now, pending_original)
     grown = replace(share, issued=share.issued + issued, taken_back=share.taken_back + taken)
     return replace(after, brands=(*(s for s in after.brands if s.brand_id != brand), grown))
 

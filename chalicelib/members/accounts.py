@@ -12,7 +12,11 @@ from chalicelib.members import service, store
 
 
 def sign_up(email: str, password: str, name: str | None, now: datetime) -> tuple[str, bool]:
-    """(member id, confirmation required). An e-mail a brand already enrolled is claimed."""
+    """(member id, confirmation required). An e-mail a brand already enrolled is claimed.
+
+    An e-mail that already has a login answers like a new sign-up (an id that names no one,
+    the tenant's usual ``confirmation_required``) and changes nothing, so sign-up reveals no
+    more than login does about who is a member (docs/api.md, "Sign-up and login")."""
     email = rules.normalise_email(email)
     member_id = store.find("EMAIL", email)
     if member_id is None:
@@ -22,8 +26,11 @@ def sign_up(email: str, password: str, name: str | None, now: datetime) -> tuple
         existing = store.get_profile(member_id)
         if existing is None or existing.status != "active":
             raise errors.Conflict("This e-mail cannot sign up right now.", code="member_unavailable")
-        if existing.has_login and cognito.login_status(member_id) == "CONFIRMED":
-            raise errors.Conflict("This e-mail already has a login.", code="email_taken")
+        if cognito.login_status(member_id) == "CONFIRMED":
+            from chalicelib import config
+            from chalicelib.ids import new_id
+
+            return new_id(), config.require_email_verification()
     needs_confirmation = cognito.sign_up(member_id, email, password, name)
     store.set_has_login(member_id, True)
     return member_id, needs_confirmation
@@ -37,7 +44,15 @@ def _member_for_login(email: str) -> str:
 
 
 def confirm(email: str, code: str) -> None:
-    cognito.confirm(_member_for_login(email), code)
+    """A wrong code, an unknown e-mail and an e-mail already confirmed all answer 422
+    ``invalid_code``: confirming reveals nothing about who is a member either."""
+    member_id = store.find("EMAIL", rules.normalise_email(email))
+    try:
+        if member_id is None or cognito.login_status(member_id) != "UNCONFIRMED":
+            raise errors.Unauthorized()  # nothing to confirm: answered like a wrong code
+        cognito.confirm(member_id, code)
+    except errors.Unauthorized as e:
+        raise errors.ValidationFailed("The confirmation code is wrong.", code="invalid_code") from e
 
 
 def login(email: str, password: str) -> dict[str, Any]:

@@ -84,6 +84,72 @@ def _enrol_existing(member_id: str, data: dict[str, Any], brand_id: str | None, 
     return profile, enrolment, False
 
 
+def create_or_invite(data: dict[str, Any], brand_id: str, now: datetime
+                     ) -> tuple[ProfileItem | None, EnrolmentItem, bool]:
+    """What a brand key's ``POST /v1/members`` does (coalition trust rules, docs/api.md).
+
+    A contact no member has: the member is created, enrolled with the brand that created them
+    (``created`` True). A contact of an existing member not enrolled with the brand: a pending
+    invitation, and no profile (None) — the brand learns nothing of the member until they
+    consent (accept the invitation, or join the brand themselves). Inviting again returns the
+    same invitation. A member already enrolled with the brand is 409 ``member_exists``.
+    """
+    data = {**data, "email": rules.normalise_email(data.get("email")),
+            "phone": rules.normalise_phone(data.get("phone"))}
+    member_id = existing_member(data["email"], data["phone"])
+    if member_id is None:
+        return create_or_enrol(data, brand_id, "brand", now)  # a lost race on the contact ends below
+    profile = store.get_profile(member_id)
+    if profile is None or profile.status != "active":
+        raise errors.Conflict("This contact belongs to a member being erased.", code="member_unavailable")
+    invitation = store.enrolment_item(member_id, brand_id, "brand", now, data.get("external_id"),
+                                      data.get("custom_fields"), invited=True)
+    if not store.enrol(invitation):
+        invitation = store.enrolment_or_invitation(member_id, brand_id)
+        if invitation is None or not invitation.invited:
+            raise errors.Conflict("This member is already enrolled with your brand.", code="member_exists",
+                                  details={"member_id": member_id})
+    return None, invitation, False
+
+
+def invitations(member_id: str) -> list[EnrolmentItem]:
+    own_profile(member_id)
+    return store.invitations(member_id)
+
+
+def accept_invitation(member_id: str, brand_id: str, now: datetime) -> EnrolmentItem:
+    """The member consents to the brand's invitation: they are enrolled with it from now on."""
+    own_profile(member_id)
+    enrolment = store.accept_invitation(member_id, brand_id, now)
+    if enrolment is None or enrolment.invited:
+        raise errors.NotFound("No pending invitation from this brand.", code="invitation_not_found",
+                              details={"brand_id": brand_id})
+    return enrolment
+
+
+def decline_invitation(member_id: str, brand_id: str) -> None:
+    """Idempotent: declining an invitation that is gone (or never was) changes nothing."""
+    own_profile(member_id)
+    store.decline_invitation(member_id, brand_id)
+
+
+def join(member_id: str, brand_id: str, now: datetime) -> tuple[EnrolmentItem, bool]:
+    """The member joins a brand themselves: (enrolment, newly enrolled). A pending invitation
+    from the brand is accepted (keeping the brand's external id); joining twice changes nothing."""
+    own_profile(member_id)
+    from chalicelib.brands import store as brands
+
+    if brands.get_brand(brand_id).status != "active":  # 404 for a brand that does not exist
+        raise errors.NotFound("No such brand.", details={"brand_id": brand_id})
+    existing = store.enrolment_or_invitation(member_id, brand_id)
+    if existing is not None:
+        return (store.accept_invitation(member_id, brand_id, now), True) if existing.invited else (existing, False)
+    enrolment = store.enrolment_item(member_id, brand_id, "member", now, None, None)
+    if store.enrol(enrolment):
+        return enrolment, True
+    return join(member_id, brand_id, now)  # an invitation or a join landed meanwhile
+
+
 def enrolled_profile(member_id: str, brand_id: str | None) -> tuple[ProfileItem, EnrolmentItem | None]:
     """A member as a brand (or the admin, ``brand_id`` None) may see them; others get 404."""
     profile = store.get_profile(member_id)
@@ -148,7 +214,7 @@ def erase(member_id: str, now: datetime) -> ProfileItem:
         raise errors.NotFound("No such member.", details={"member_id": member_id})
     if profile.status == "deleted":
         return profile
-    store.erase(profile, store.enrolments(member_id), now)
+    store.erase(profile, store.all_enrolments(member_id), now)  # invitations' external ids too
     from chalicelib.identity import cognito
     from chalicelib.leaderboard import service as leaderboard
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
@@ -38,20 +38,40 @@ def get_profile(member_id: str) -> ProfileItem | None:
         return None
 
 
-def get_enrolment(member_id: str, brand_id: str) -> EnrolmentItem | None:
+def enrolment_or_invitation(member_id: str, brand_id: str) -> EnrolmentItem | None:
     try:
         return EnrolmentItem.get(*EnrolmentItem.key_for(member_id, brand_id), consistent_read=True)
     except DoesNotExist:
         return None
 
 
-def enrolments(member_id: str) -> list[EnrolmentItem]:
+def get_enrolment(member_id: str, brand_id: str) -> EnrolmentItem | None:
+    """The member's enrolment with the brand; a pending invitation is none (no consent yet)."""
+    item = enrolment_or_invitation(member_id, brand_id)
+    return None if item is None or item.invited else item
+
+
+def all_enrolments(member_id: str) -> list[EnrolmentItem]:
     return list(EnrolmentItem.query(f"MEMBER#{member_id}", EnrolmentItem.sk.startswith("ENROL#"),
                                     consistent_read=True))
 
 
+def enrolments(member_id: str) -> list[EnrolmentItem]:
+    """The brands the member is enrolled with (consented), not the pending invitations."""
+    return [e for e in all_enrolments(member_id) if not e.invited]
+
+
+def invitations(member_id: str) -> list[EnrolmentItem]:
+    return [e for e in all_enrolments(member_id) if e.invited]
+
+
 def enrolment_item(member_id: str, brand_id: str, source: str, now: datetime, external_id: str | None,
-                   custom_fields: dict[str, Any] | None) -> EnrolmentItem:
+                   custom_fields: dict[str, Any] | None, *, invited: bool = False) -> EnrolmentItem:
+    """An enrolment, or with ``invited`` a pending invitation (not in the brand's member list)."""
+    if invited:
+        return EnrolmentItem(*EnrolmentItem.key_for(member_id, brand_id), brand_id=brand_id, source=source,
+                             enrolled_at=now, invited_at=now, status="invited", external_id=external_id,
+                             custom_fields=custom_fields or None)
     return EnrolmentItem(*EnrolmentItem.key_for(member_id, brand_id), brand_id=brand_id, source=source,
                          enrolled_at=now, external_id=external_id, custom_fields=custom_fields or None,
                          gsi1pk=f"BRAND#{brand_id}", gsi1sk=f"MEMBER#{member_id}")
@@ -77,7 +97,8 @@ def create(profile: ProfileItem, enrolment: EnrolmentItem | None) -> None:
 
 
 def enrol(enrolment: EnrolmentItem) -> bool:
-    """Add an enrolment; False when the member is already enrolled with that brand."""
+    """Add an enrolment (or an invitation); False when the member already has one with that
+    brand (enrolled or invited: see :func:`enrolment_or_invitation`)."""
     member_id = enrolment.pk.removeprefix("MEMBER#")
     try:
         with TransactWrite(connection=Connection()) as tx:
@@ -89,7 +110,7 @@ def enrol(enrolment: EnrolmentItem) -> bool:
                         condition=LookupItem.pk.does_not_exist())
     except TransactWriteError as e:
         # Which guard failed decides the answer (pynamodb reorders items: re-read, do not index).
-        if get_enrolment(member_id, enrolment.brand_id) is not None:
+        if enrolment_or_invitation(member_id, enrolment.brand_id) is not None:
             return False
         profile = get_profile(member_id)
         if profile is None or profile.status != "active":
@@ -98,6 +119,40 @@ def enrol(enrolment: EnrolmentItem) -> bool:
             raise errors.Conflict("This external id already names another member of your brand.",
                                   code="external_id_taken", details={"external_id": enrolment.external_id}) from e
         raise
+    return True
+
+
+def accept_invitation(member_id: str, brand_id: str, now: datetime) -> EnrolmentItem | None:
+    """Turn the brand's pending invitation into an enrolment (the member consented); None if
+    there is no pending invitation. Idempotent for an enrolment that already exists."""
+    item = enrolment_or_invitation(member_id, brand_id)
+    if item is None or not item.invited:
+        return item
+    try:
+        item.update(actions=[EnrolmentItem.status.remove(), EnrolmentItem.enrolled_at.set(now),
+                             EnrolmentItem.gsi1pk.set(f"BRAND#{brand_id}"),
+                             EnrolmentItem.gsi1sk.set(f"MEMBER#{member_id}")],
+                    condition=EnrolmentItem.status == "invited")
+    except UpdateError as e:
+        if e.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return enrolment_or_invitation(member_id, brand_id)  # accepted (or declined) meanwhile
+    return item
+
+
+def decline_invitation(member_id: str, brand_id: str) -> bool:
+    """Delete the brand's pending invitation and its external-id lookup; False if none."""
+    item = enrolment_or_invitation(member_id, brand_id)
+    if item is None or not item.invited:
+        return False
+    try:
+        with TransactWrite(connection=Connection()) as tx:
+            tx.delete(item, condition=EnrolmentItem.status == "invited")
+            if item.external_id:
+                tx.delete(LookupItem(*LookupItem.key_for("EXTERNAL", f"{brand_id}#{item.external_id}")),
+                          condition=LookupItem.member_id == member_id)
+    except TransactWriteError:
+        return False  # accepted or declined meanwhile
     return True
 
 

@@ -3,7 +3,9 @@
 Items:
 - ``MEMBER#<id> / PROFILE`` — the profile (personal data lives here and nowhere else);
 - ``MEMBER#<id> / ENROL#<brand_id>`` — the member's enrolment with a brand, with that brand's
-  own data (external id, custom fields); GSI1 (``BRAND#<brand_id>``) lists a brand's members;
+  own data (external id, custom fields); GSI1 (``BRAND#<brand_id>``) lists a brand's members.
+  ``status`` ``invited``: a brand's invitation of an existing member, pending the member's
+  consent; it has no GSI1 keys (the brand does not list it) and counts as no enrolment;
 - ``EMAIL#<email>``, ``PHONE#<phone>``, ``REFERRAL#<code>``, ``EXTERNAL#<brand>#<id>`` /
   ``LOOKUP`` — uniqueness guards and lookups, written in the same transaction as what they
   point to, so two creations of one e-mail can never both succeed.
@@ -63,6 +65,8 @@ class ProfileItem(MembersTable):
 
 class EnrolmentItem(MembersTable):
     brand_id = UnicodeAttribute()
+    status = UnicodeAttribute(null=True)  # absent: enrolled; "invited": pending the member's consent
+    invited_at = UTCDateTimeAttribute(null=True)
     external_id = UnicodeAttribute(null=True)
     custom_fields = MapAttribute(null=True)
     source = UnicodeAttribute()
@@ -71,6 +75,10 @@ class EnrolmentItem(MembersTable):
     @staticmethod
     def key_for(member_id: str, brand_id: str) -> tuple[str, str]:
         return f"MEMBER#{member_id}", f"ENROL#{brand_id}"
+
+    @property
+    def invited(self) -> bool:
+        return self.status == "invited"
 
 
 class LookupItem(MembersTable):

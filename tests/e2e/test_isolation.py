@@ -58,7 +58,11 @@ def world(stack):
     victim_login = sign_up_and_log_in(stack)
     victim_reward = call(stack, "POST", "/v1/rewards", victim["api_key"], json={
         "name": "Victim's reward", "cost_points": 5, "fulfilment": "generated_code"}).json()
-    call(stack, "POST", "/v1/members", victim["api_key"], json={"email": victim_login["email"]})
+    call(stack, "POST", "/v1/members", victim["api_key"], json={"email": victim_login["email"]})  # an invitation
+    accepted = call(stack, "POST", f"/v1/me/invitations/{victim['id']}/acceptance", victim_login["id_token"])
+    assert accepted.status_code == 200, accepted.text
+    invited = call(stack, "POST", "/v1/members", attacker["api_key"], json={"email": victim_login["email"]})
+    assert invited.status_code == 202, invited.text  # the attacker knows the e-mail: it gets an invitation, no more
     call(stack, "POST", f"/v1/members/{victim_login['id']}/adjustments", victim["api_key"],
          json={"points": 10, "reason": "seed"}, headers={"Idempotency-Key": "victim-seed"})
     victim_redemption = call(stack, "POST", "/v1/me/redemptions", victim_login["id_token"],
@@ -70,7 +74,7 @@ def world(stack):
                    "activity_id": victim_activity["id"], "template_id": "newsletter",
                    "event_id": victim_event["id"], "reward_id": victim_reward["id"],
                    "redemption_id": victim_redemption["id"]},
-        "victim": victim, "victim_member": victim_member, "victim_login": victim_login,
+        "victim": victim, "victim_member": victim_member, "victim_login": victim_login, "attacker": attacker,
         "attacker_key": attacker["api_key"], "attacker_member": attacker_member, "expired": expired,
     }
 
@@ -128,6 +132,19 @@ def test_a_member_token_only_reaches_member_routes_and_only_its_own_data(stack, 
         assert still.status_code == 200
     else:
         assert_refused(response, {403})
+
+
+MEMBER_ROUTES = [(m, p, r) for m, p, r in ROUTES if "{member_id}" in p and "brand" in r]
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), MEMBER_ROUTES, ids=[f"{m} {p}" for m, p, _ in MEMBER_ROUTES])
+def test_a_brand_that_only_invited_the_member_reaches_nothing_of_theirs(stack, world, method, path, roles):
+    """Coalition trust rules: an e-mail a brand knows gives it nothing until the member consents."""
+    params = {**world["params"], "member_id": world["victim_login"]["id"]}
+    response = request(stack, method, fill(path, params), f"Bearer {world['attacker_key']}")
+
+    assert_refused(response, {404})
+    assert world["victim_login"]["email"] not in response.text
 
 
 def test_the_matrix_covers_every_authorized_route():

@@ -39,13 +39,27 @@ def test_wrong_login_and_unknown_email_look_the_same(stack, email, password):
     assert response.json()["error"]["code"] == "invalid_credentials"
 
 
-def test_a_second_sign_up_with_the_same_email_is_refused(stack):
+def test_a_sign_up_with_a_taken_email_looks_like_any_sign_up_and_changes_nothing(stack):
     member = sign_up_and_log_in(stack)
+    fresh = call(stack, "POST", "/v1/auth/signup", json={"email": new_email(), "password": "another-pass"})
 
     again = call(stack, "POST", "/v1/auth/signup", json={"email": member["email"], "password": "another-pass"})
 
-    assert again.status_code == 409
-    assert again.json()["error"]["code"] == "email_taken"
+    assert (again.status_code, set(again.json())) == (fresh.status_code, set(fresh.json())) == (201, {
+        "id", "email", "confirmation_required"})
+    assert again.json()["confirmation_required"] == fresh.json()["confirmation_required"]
+    assert again.json()["id"] != member["id"]  # names no one
+    hijack = call(stack, "POST", "/v1/auth/login", json={"email": member["email"], "password": "another-pass"})
+    assert (hijack.status_code, hijack.json()["error"]["code"]) == (401, "invalid_credentials")
+    owner = call(stack, "POST", "/v1/auth/login", json={"email": member["email"], "password": member["password"]})
+    assert owner.status_code == 200
+
+
+def test_confirming_a_taken_or_unknown_email_looks_like_a_wrong_code(stack):
+    member = sign_up_and_log_in(stack)
+    for email in (member["email"], new_email()):
+        response = call(stack, "POST", "/v1/auth/confirm", json={"email": email, "code": "123456"})
+        assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_code"), email
 
 
 def test_patch_me_changes_profile_and_timestamps_consents(stack):
@@ -84,20 +98,28 @@ def test_a_brand_created_member_signs_up_and_keeps_their_id(stack):
     assert claims_of(member["id_token"])["cognito:username"] == member["id"]
 
 
-def test_a_second_brand_enrols_an_existing_member(stack):
+def test_a_second_brand_invites_an_existing_member_and_learns_nothing_until_they_accept(stack):
     admin = stack.credentials["admin_key"]
-    other_key = call(stack, "POST", "/v1/brands", admin, json={"name": "Second brand"}).json()["api_key"]
+    other = call(stack, "POST", "/v1/brands", admin, json={"name": "Second brand"}).json()
     email = new_email()
-    first = call(stack, "POST", "/v1/members", stack.credentials["brand_key"], json={"email": email}).json()
+    first = call(stack, "POST", "/v1/members", stack.credentials["brand_key"], json={"email": email, "name": "Ada"})
+    member = sign_up_and_log_in(stack, email=email)
 
-    enrolled = call(stack, "POST", "/v1/members", other_key, json={"email": email.upper(), "external_id": "S-1"})
-    again = call(stack, "POST", "/v1/members", other_key, json={"email": email})
+    invited = call(stack, "POST", "/v1/members", other["api_key"], json={"email": email.upper(), "external_id": "S-1"})
+    again = call(stack, "POST", "/v1/members", other["api_key"], json={"email": email})
 
-    assert enrolled.status_code == 200
-    assert enrolled.json()["id"] == first["id"]
-    assert enrolled.json()["enrolment"]["external_id"] == "S-1"
-    assert again.status_code == 409
-    assert again.json()["error"]["code"] == "member_exists"
+    assert invited.status_code == again.status_code == 202
+    assert invited.json() == again.json()
+    assert set(invited.json()) == {"status", "brand_id", "external_id", "invited_at"}
+    assert first.json()["id"] not in invited.text
+    assert "Ada" not in invited.text
+    assert call(stack, "GET", f"/v1/members/{member['id']}", other["api_key"]).status_code == 404
+    accepted = call(stack, "POST", f"/v1/me/invitations/{other['id']}/acceptance", member["id_token"])
+    assert accepted.status_code == 200
+    seen = call(stack, "GET", f"/v1/members/{member['id']}", other["api_key"]).json()
+    assert (seen["name"], seen["enrolment"]["external_id"]) == ("Ada", "S-1")
+    once_more = call(stack, "POST", "/v1/members", other["api_key"], json={"email": email})
+    assert (once_more.status_code, once_more.json()["error"]["code"]) == (409, "member_exists")
 
 
 def test_a_brand_sees_only_members_enrolled_with_it(stack):

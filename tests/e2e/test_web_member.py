@@ -1,6 +1,6 @@
 """The member web app in a real browser (Debian's Chromium driven by Playwright) against the
-dev stack: sign up, earn, filter activities, wish, redeem, leaderboard. Screenshots of each
-page go to tests/e2e/screenshots/ for review."""
+dev stack: sign up, accept a brand's invitation, earn, filter activities, wish, redeem,
+leaderboard. Screenshots of each page go to tests/e2e/screenshots/ for review."""
 
 from __future__ import annotations
 
@@ -33,8 +33,15 @@ def test_a_member_signs_up_earns_filters_wishes_redeems_and_sees_the_leaderboard
     page.get_by_label("Password").fill("web-password-1")
     page.get_by_role("button", name="Create my account").click()
     expect(page.get_by_test_id("available")).to_have_text("0")
-    member_id = call(stack, "POST", "/v1/members", key, json={"email": email}).json()["id"]
     shot(page, "member-home-empty")
+    invited = call(stack, "POST", "/v1/members", key, json={"email": email})  # an existing member: an invitation
+    assert invited.status_code == 202, invited.text
+    page.reload()
+    expect(page.get_by_test_id("invitations")).to_contain_text("Web Coffee")
+    shot(page, "member-invitation")
+    page.get_by_role("button", name="Accept Web Coffee").click()
+    expect(page.get_by_test_id("invitations")).to_have_count(0)
+    member_id = call(stack, "GET", "/v1/members", key, params={"email": email}).json()["items"][0]["id"]
 
     sent = call(stack, "POST", "/v1/events", key, json={"type": "newsletter.joined", "member_id": member_id,
                                                          "idempotency_key": uuid.uuid4().hex})

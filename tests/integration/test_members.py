@@ -151,3 +151,48 @@ def test_export_holds_everything_stored_under_the_member(local_aws):
     kinds = {item["sk"] for item in export["members"]}
     assert kinds == {"PROFILE", "ENROL#brand-q"}
     assert "Ada" in str(export)
+
+
+def test_a_brand_invites_an_existing_member_who_then_accepts_or_declines(local_aws):
+    address = email()
+    member, _, _ = service.create_or_enrol({"email": address}, "brand-a", "brand", NOW)
+    member_id = member.member_id
+
+    profile, invitation, created = service.create_or_invite({"email": address, "external_id": "B-1"}, "brand-b", NOW)
+    again = service.create_or_invite({"email": address}, "brand-b", NOW)
+
+    assert (profile, created, again[0]) == (None, False, None)
+    assert invitation.invited and again[1].invited
+    assert store.get_enrolment(member_id, "brand-b") is None  # an invitation is no enrolment
+    assert [e.brand_id for e in store.enrolments(member_id)] == ["brand-a"]
+    assert [e.brand_id for e in store.invitations(member_id)] == ["brand-b"]
+    assert service.lookup("brand-b", external_id="B-1") == []
+    assert service.lookup("brand-b", email=address) == []
+    with pytest.raises(errors.NotFound):
+        service.enrolled_profile(member_id, "brand-b")
+    assert member_id not in [p.member_id for p, _ in store.brand_members("brand-b", 100, None)[0]]
+
+    with ThreadPoolExecutor(4) as pool:  # a double tap on "Accept"
+        accepted = list(pool.map(lambda _: service.accept_invitation(member_id, "brand-b", NOW), range(4)))
+
+    assert all(not e.invited for e in accepted)
+    assert service.enrolled_profile(member_id, "brand-b")[1].external_id == "B-1"
+    assert member_id in [p.member_id for p, _ in store.brand_members("brand-b", 100, None)[0]]
+    with pytest.raises(errors.Conflict):
+        service.create_or_invite({"email": address}, "brand-b", NOW)  # member_exists: B knows them now
+
+    service.create_or_invite({"email": address, "external_id": "C-1"}, "brand-c", NOW)
+    service.decline_invitation(member_id, "brand-c")
+    service.decline_invitation(member_id, "brand-c")  # idempotent
+    assert store.enrolment_or_invitation(member_id, "brand-c") is None
+    assert store.find("EXTERNAL", "brand-c#C-1") is None  # the brand's external id is released
+    with pytest.raises(errors.NotFound):
+        service.accept_invitation(member_id, "brand-c", NOW)
+
+
+def test_a_member_new_to_the_programme_is_enrolled_with_the_brand_that_creates_them(local_aws):
+    profile, enrolment, created = service.create_or_invite({"email": email()}, "brand-a", NOW)
+
+    assert created
+    assert not enrolment.invited
+    assert service.enrolled_profile(profile.member_id, "brand-a")[1].brand_id == "brand-a"

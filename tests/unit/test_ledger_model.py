@@ -393,3 +393,14 @@ def errors_status(error) -> int:
     from chalicelib import errors
 
     return errors.http_status(error)
+
+
+def test_beyond_the_balance_is_insufficient_points_before_it_is_beyond_the_brands_share():
+    ledger = Ledger(MemoryLedgerStore(), lambda: NOW)
+    ledger.grant("b-g", "m", "B", 40)
+
+    with pytest.raises(model.InsufficientPoints) as refused:
+        ledger.adjust("b-1", "m", -41, "too much", metadata=_by("B"))
+
+    assert type(refused.value) is model.InsufficientPoints
+    assert refused.value.details == {"available": 40, "requested": 41}
