@@ -2,8 +2,8 @@
 
 moto keeps Cognito in memory. Pool and client ids are made deterministic (moto's HASH id
 strategy, set before moto starts), and moto signs tokens with a fixed key, so tokens issued
-before a restart stay valid after it. Users are saved on a graceful stop and re-created on
-start with the same usernames (member ids), attributes, passwords and status.
+before a restart stay valid after it. Users are written as they change (:mod:`devstack.durable`)
+and re-created on start with the same usernames (member ids), attributes, passwords and status.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _pool(pool_id: str):
 
 def save(path: Path, pool_id: str) -> int:
     users = []
-    for username, user in _pool(pool_id).users.items():
+    for username, user in list(_pool(pool_id).users.items()):
         users.append({"username": username, "password": user.password, "status": user.status,
                       "enabled": user.enabled,
                       "attributes": [a for a in user.attributes if a["Name"] != "sub"]})
@@ -85,5 +85,4 @@ def restore(path: Path, pool_id: str) -> int:
         restored.status = user["status"]  # keep UNCONFIRMED sign-ups unconfirmed
         if not user["enabled"]:
             client.admin_disable_user(UserPoolId=pool_id, Username=user["username"])
-    path.unlink()
     return len(users)

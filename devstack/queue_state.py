@@ -1,17 +1,14 @@
-"""Keeps queued messages across restarts of the local stack.
+"""Every message of every queue (visible, in flight, delayed, dead-lettered) as data, and back.
 
-moto holds SQS in memory, so on a graceful stop every message of every queue (visible,
-in flight, delayed, dead-lettered) is written to disk with its receive count and remaining
-delay, and put back on the next start: nothing accepted is lost. moto runs in this process,
-so the snapshot reads its backend directly; the API cannot see in-flight or delayed messages.
+moto holds SQS in memory; :mod:`devstack.durable` writes these snapshots to disk as the queues
+change and restores them on start. moto runs in this process, so the snapshot reads its
+backend directly, with receive counts and remaining delays the API cannot see.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 from devstack.environment import ACCOUNT_ID, REGION
@@ -26,7 +23,7 @@ def _backend():
 def snapshot() -> list[dict[str, Any]]:
     now_ms = time.time() * 1000
     saved = []
-    for name, queue in _backend().queues.items():
+    for name, queue in list(_backend().queues.items()):
         for message in list(queue._messages):
             saved.append({
                 "queue": name,
@@ -53,21 +50,4 @@ def restore(saved: list[dict[str, Any]]) -> int:
             deduplication_id=item["deduplication_id"], group_id=item["group_id"])
         message.approximate_receive_count = item["receive_count"]  # keep the retry budget
         restored += 1
-    return restored
-
-
-def save(path: Path) -> int:
-    saved = snapshot()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(saved))
-    tmp.replace(path)
-    return len(saved)
-
-
-def load(path: Path) -> int:
-    """Restore a saved snapshot, then remove it so it is never restored twice."""
-    if not path.exists():
-        return 0
-    restored = restore(json.loads(path.read_text()))
-    path.unlink()
     return restored

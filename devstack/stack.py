@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack import cognito, environment, processes, provision, queue_state, seed
+from devstack import cognito, durable, environment, processes, provision, seed
 from devstack.dynamodb_local import DynamoDBLocal
 from devstack.environment import ROOT
 from devstack.moto_server import MotoServer
@@ -52,10 +52,10 @@ class LocalStack:
     pollers: list = field(default_factory=list)
     scheduler: Any = None
     credentials: dict[str, Any] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    # Set once the last run's queues and logins are back in moto: only then may a stop
+    # Made once the last run's queues and logins are back in moto: only then may anything
     # overwrite the saved state (a start that fails earlier must not replace it with nothing).
-    _state_restored: bool = False
+    keeper: durable.StateKeeper | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     @property
     def api_url(self) -> str:
@@ -64,6 +64,10 @@ class LocalStack:
     @property
     def queue_state_path(self) -> Path:
         return self.options.state_dir / "queues.json"
+
+    @property
+    def queue_journal_path(self) -> Path:
+        return self.options.state_dir / "queues.journal"
 
     @property
     def cognito_state_path(self) -> Path:
@@ -91,9 +95,10 @@ class LocalStack:
 
         provisioned = provision.provision_all(visibility_scale=1 / options.speedup)
         environment.apply(cognito.provision(self.moto.endpoint))
-        restored = queue_state.load(self.queue_state_path)
+        restored = durable.restore_queues(self.queue_state_path, self.queue_journal_path)
         cognito.restore(self.cognito_state_path, os.environ["PUNCHCARD_USER_POOL_ID"])
-        self._state_restored = True
+        self.keeper = durable.StateKeeper(options.state_dir, os.environ["PUNCHCARD_USER_POOL_ID"], self._stop)
+        self.keeper.start()
 
         import app  # only now: the app reads its settings from the environment set above
 
@@ -172,7 +177,7 @@ class LocalStack:
         return "\n".join(lines)
 
     def stop(self) -> None:
-        """Stop serving, let in-flight batches finish, save queued messages, stop the emulators."""
+        """Stop serving, let in-flight batches finish, snapshot the queues, stop the emulators."""
         self._stop.set()
         if self.http is not None:
             self.http.shutdown()
@@ -180,13 +185,13 @@ class LocalStack:
         for thread in [*self.pollers, self.scheduler]:
             if thread is not None:
                 thread.join(timeout=3)
-        if self.moto is not None and self._state_restored:
+        if self.keeper is not None:
             try:
-                saved = queue_state.save(self.queue_state_path)
-                users = cognito.save(self.cognito_state_path, os.environ["PUNCHCARD_USER_POOL_ID"])
+                saved, users = self.keeper.save()
                 log.info("saved %d queued messages and %d member logins", saved, users)
             except Exception:
                 log.exception("could not save moto state")
+            self.keeper.close()
         if self.moto is not None:
             self.moto.stop()
         if self.dynamodb is not None:

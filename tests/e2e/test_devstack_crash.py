@@ -1,0 +1,75 @@
+"""A hard kill of the local stack (kill -9) mid-stream loses no queued or dead-lettered message
+and no member login, and the stack picks up where it was within seconds of the restart."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import uuid
+
+import pytest
+
+from tests.e2e.conftest import aws_client, wait_until
+from tests.e2e.helpers import call, sign_up_and_log_in
+from tests.e2e.test_local_stack import queue_url, running_as_stack, system_record
+
+pytestmark = pytest.mark.slow
+
+
+def test_kill_9_mid_stream_loses_nothing(new_stack):
+    running = new_stack()
+    credentials = running.start()
+    stack = running_as_stack(running, credentials)
+    sqs = aws_client(credentials, "sqs")
+    jobs, dlq = queue_url(credentials, "punchcard-local-jobs"), queue_url(credentials, "punchcard-local-jobs-dlq")
+    early = sign_up_and_log_in(stack)
+    delayed = [str(uuid.uuid4()) for _ in range(3)]  # accepted, due only long after the restart
+    for canary in delayed:
+        sqs.send_message(QueueUrl=jobs, DelaySeconds=900,
+                         MessageBody=json.dumps({"job": "canary.ping", "args": {"id": canary}}))
+    dead = str(uuid.uuid4())
+    sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"job": "canary.ping", "args": {"id": dead}}))
+    accepted: list[str] = []
+    streaming = threading.Event()
+
+    def stream():
+        try:
+            while True:
+                canary = str(uuid.uuid4())
+                sqs.send_message(QueueUrl=jobs, MessageBody=json.dumps({"job": "canary.ping", "args": {"id": canary}}))
+                accepted.append(canary)  # only what the queue acknowledged counts as accepted
+                streaming.set()
+        except Exception:  # the stack died under us
+            return
+
+    sender = threading.Thread(target=stream)
+    sender.start()
+    assert streaming.wait(10)
+    late = sign_up_and_log_in(stack)  # made a moment before the kill
+    running.stop(signal.SIGKILL)
+    sender.join(10)
+    assert running.leftovers() == set()
+    assert len(accepted) > 20
+
+    credentials = running.start()
+    again = running_as_stack(running, credentials)
+
+    for member in (early, late):
+        login = call(again, "POST", "/v1/auth/login", json={"email": member["email"], "password": member["password"]})
+        assert login.status_code == 200, (member["email"], login.text)
+    missing = set(accepted)
+
+    def all_processed():
+        missing.difference_update({c for c in list(missing) if system_record(credentials, "canary", c)})
+        return not missing
+
+    assert wait_until(all_processed, timeout=20, interval=1), \
+        f"{len(missing)} of {len(accepted)} accepted messages were lost: {sorted(missing)[:3]}"
+    sqs = aws_client(credentials, "sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=jobs, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert int(attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"]) == len(delayed)
+    waiting = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    assert [json.loads(m["Body"])["args"]["id"] for m in waiting] == [dead]
+    running.stop()
+    assert running.leftovers() == set()
