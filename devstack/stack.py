@@ -167,6 +167,8 @@ class LocalStack:
             f"    Other AWS  {self.moto.endpoint}   (moto: SQS, SES, S3, Cognito, KMS, Secrets Manager, EventBridge)",
             f"    Credentials {self.options.state_dir / 'credentials.json'}",
         ]
+        lines.append("  LOCAL DEMO CREDENTIALS: for this machine only, made up by `make dev` (a deployed "
+                     "tenant never prints or logs a secret):")
         for key in ("admin_key", "brand_key"):
             if key in self.credentials:
                 lines.append(f"    {key:<11}{self.credentials[key]}")

@@ -141,3 +141,20 @@ def test_the_csp_lets_both_apps_run_and_blocks_inline_script(stack, page):
         s.textContent = 'window.injected = true'; document.body.append(s); }""")
     assert page.evaluate("() => window.injected") is None
     assert violations, "an inline script ran: the CSP is not enforced"
+
+
+def test_the_stack_never_logs_a_secret_outside_the_banner(stack):
+    from tests.e2e.helpers import call, sign_up_and_log_in
+
+    member = sign_up_and_log_in(stack)
+    call(stack, "GET", "/v1/me", member["id_token"])
+    call(stack, "POST", "/v1/auth/login", json={"email": member["email"], "password": "wrong-password-1"})
+    call(stack, "GET", "/v1/brands", stack.credentials["admin_key"])
+    call(stack, "GET", "/v1/members", stack.credentials["brand_key"] + "x")
+    log = (stack.state_dir.parent / f"{stack.state_dir.name}-stack.log").read_text()
+    banner_start, banner_end = log.index("Punchcard is running"), log.index("Ctrl-C stops everything")
+    outside = log[:banner_start] + log[banner_end:]
+
+    for secret in (stack.credentials["admin_key"], stack.credentials["brand_key"], member["password"],
+                   member["id_token"], stack.credentials["member"]["password"]):
+        assert secret not in outside
