@@ -36,13 +36,14 @@ def _new_profile(member_id: str, data: dict[str, Any], source: str, now: datetim
                        referral_code=rules.new_referral_code(), source=source, created_at=now, updated_at=now)
 
 
-def create_or_enrol(data: dict[str, Any], brand_id: str | None, source: str, now: datetime
-                    ) -> tuple[ProfileItem, EnrolmentItem | None, bool]:
+def create_or_enrol(data: dict[str, Any], brand_id: str | None, source: str, now: datetime, *,
+                    invite_existing: bool = False) -> tuple[ProfileItem | None, EnrolmentItem | None, bool]:
     """Create a member, or enrol the existing one with the same e-mail/phone.
 
     Returns (profile, enrolment, created). The same brand creating the same person twice is a
     409 ``member_exists``. Concurrent creations of one e-mail race on the e-mail's lookup item
-    inside a transaction: exactly one creates, the others enrol the winner.
+    inside a transaction: exactly one creates, the others enrol the winner (with
+    ``invite_existing``, invite them: see :func:`create_or_invite`).
     """
     data = {**data, "email": rules.normalise_email(data.get("email")),
             "phone": rules.normalise_phone(data.get("phone"))}
@@ -50,6 +51,8 @@ def create_or_enrol(data: dict[str, Any], brand_id: str | None, source: str, now
         raise errors.ValidationFailed("A member needs an email or a phone.", details={"pointer": "", "rule": "anyOf"})
     for _ in range(_CREATE_ATTEMPTS):
         member_id = existing_member(data["email"], data["phone"])
+        if member_id is not None and invite_existing:
+            return _invite_existing(member_id, data, brand_id, now)
         if member_id is not None:
             return _enrol_existing(member_id, data, brand_id, source, now)
         member_id = new_id()
@@ -94,11 +97,11 @@ def create_or_invite(data: dict[str, Any], brand_id: str, now: datetime
     consent (accept the invitation, or join the brand themselves). Inviting again returns the
     same invitation. A member already enrolled with the brand is 409 ``member_exists``.
     """
-    data = {**data, "email": rules.normalise_email(data.get("email")),
-            "phone": rules.normalise_phone(data.get("phone"))}
-    member_id = existing_member(data["email"], data["phone"])
-    if member_id is None:
-        return create_or_enrol(data, brand_id, "brand", now)  # a lost race on the contact ends below
+    return create_or_enrol(data, brand_id, "brand", now, invite_existing=True)
+
+
+def _invite_existing(member_id: str, data: dict[str, Any], brand_id: str, now: datetime
+                     ) -> tuple[None, EnrolmentItem, bool]:
     profile = store.get_profile(member_id)
     if profile is None or profile.status != "active":
         raise errors.Conflict("This contact belongs to a member being erased.", code="member_unavailable")
@@ -142,8 +145,11 @@ def join(member_id: str, brand_id: str, now: datetime) -> tuple[EnrolmentItem, b
     if brands.get_brand(brand_id).status != "active":  # 404 for a brand that does not exist
         raise errors.NotFound("No such brand.", details={"brand_id": brand_id})
     existing = store.enrolment_or_invitation(member_id, brand_id)
+    if existing is not None and not existing.invited:
+        return existing, False
     if existing is not None:
-        return (store.accept_invitation(member_id, brand_id, now), True) if existing.invited else (existing, False)
+        accepted = store.accept_invitation(member_id, brand_id, now)
+        return (accepted, True) if accepted is not None else join(member_id, brand_id, now)  # declined meanwhile
     enrolment = store.enrolment_item(member_id, brand_id, "member", now, None, None)
     if store.enrol(enrolment):
         return enrolment, True
