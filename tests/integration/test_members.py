@@ -196,3 +196,18 @@ def test_a_member_new_to_the_programme_is_enrolled_with_the_brand_that_creates_t
     assert created
     assert not enrolment.invited
     assert service.enrolled_profile(profile.member_id, "brand-a")[1].brand_id == "brand-a"
+
+
+def test_two_brands_creating_one_new_contact_at_once_make_one_member_and_one_invitation(local_aws):
+    for _ in range(3):
+        address = email()
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda brand: service.create_or_invite({"email": address}, brand, NOW),
+                                    ["brand-a", "brand-b"]))
+
+        created = [r for r in results if r[2]]
+        invited = [r for r in results if not r[2]]
+        assert len(created) == len(invited) == 1
+        assert invited[0][0] is None and invited[0][1].invited  # the loser's brand gets no profile, no enrolment
+        member_id = created[0][0].member_id
+        assert [e.brand_id for e in store.enrolments(member_id)] == [created[0][1].brand_id]
