@@ -78,6 +78,7 @@ const pages = {
     const [stats, Chart] = await Promise.all([api("GET", `/v1/analytics/daily?days=${days}`), loadCharts().catch(() => null)]);
     const t = stats.totals;
     const shortDay = (iso) => new Date(`${iso}T12:00:00Z`).toLocaleDateString(undefined, { day: "numeric", month: "short" });
+    const events = (n) => `${fmt.format(n)} ${n === 1 ? "event" : "events"}`;
     const kpi = (label, value, id) => h("div", { class: "card kpi" }, h("span", { class: "muted" }, label),
       h("strong", { class: "big", "data-testid": id }, fmt.format(value)));
     const range = h("div", { class: "chips", role: "group", "aria-label": "Period" }, RANGES.map((n) =>
@@ -97,6 +98,9 @@ const pages = {
     render(h("h1", {}, "Dashboard"), range,
       h("div", { class: "grid four" }, kpi("Events", t.events, "kpi-events"), kpi("Points issued", t.points_issued, "kpi-issued"),
         kpi("Points redeemed", t.points_redeemed - t.points_returned, "kpi-redeemed"), kpi("Redemptions", t.redemptions, "kpi-redemptions")),
+      t.rejected_events || t.failed_events ? h("p", { class: "card", role: "status", "data-testid": "event-problems" },
+        `${events(t.rejected_events)} rejected (each event says why) and ${events(t.failed_events)} failed after `
+        + "the last retry (they wait in the dead-letter queue; a redrive processes them).") : null,
       Chart ? null : h("p", { class: "muted", role: "note" }, "Charts could not be loaded; the figures are below each title."),
       flow.card, h("div", { class: "grid two" }, channels.card, top.card),
       h("p", { class: "muted" }, `Days are local dates in ${stats.timezone}. Figures follow events within seconds.`));

@@ -75,7 +75,7 @@ def validate(schema_name: str, data: Any) -> Any:
             allowed = set((e.definition or {}).get("properties", {}))
             details["unknown_fields"] = sorted(set(e.value) - allowed)
         message = e.message.replace("data.", "", 1).replace("data ", "body ", 1)
-        if e.rule == "format" and (e.definition or {}).get("format") in ("text-line", "text"):
+        if e.rule in ("format", "pattern") and (e.definition or {}).get("format") in ("text-line", "text"):
             message = "must show visible text: not blank or only invisible characters (no-break or zero-width " \
                       "spaces, BOM), and no control characters" + ("" if e.definition["format"] == "text-line"
                                                                     else " other than line breaks")

@@ -68,11 +68,33 @@ def test_every_operation_conforms_and_never_fails(case, api_schema):
     # beyond their schema too (timezones that exist, `between` bounds in order, values that
     # suit their operator): a schema-valid one may be a 422, but then it must name the field.
     # Every other check applies.
+    # Every body is also held to the API's JSON rules, which free-form parts of a schema (event
+    # attributes) cannot state: numbers within ±(2^53 - 1), depth, storable text. A generated
+    # body that breaks one must be refused: with exactly that code once the body is read (a
+    # route may refuse earlier: a missing member, a missing Idempotency-Key).
     semantic = operation in SEMANTICALLY_CHECKED
-    excluded = [positive_data_acceptance] if (case.query or {}).get("cursor") or semantic else []
+    strict = _strict_json_refusal(case.body)
+    excluded = [positive_data_acceptance] if (case.query or {}).get("cursor") or semantic or strict else []
     response = case.call_and_validate(headers=headers, excluded_checks=excluded)
     if semantic and response.status_code == 422:
         assert "pointer" in response.json()["error"]["details"], response.text
+    if strict:
+        assert response.status_code >= 400, response.text
+        body_read = response.status_code in (400, 422) and response.json()["error"]["code"] not in EARLY_400
+        assert not body_read or response.json()["error"]["code"] == strict, response.text
+
+
+def _strict_json_refusal(body) -> str | None:
+    """The code the API's JSON decoder refuses ``body`` with, or None."""
+    from chalicelib.api import strict_json
+
+    if not isinstance(body, (dict, list)):
+        return None
+    try:
+        strict_json.loads(json.dumps(body))
+    except strict_json.Refused as e:
+        return e.code
+    return None
 
 
 SEMANTICALLY_CHECKED = {"POST /v1/activities", "PUT /v1/activities/{activity_id}", "POST /v1/activities/simulate",
@@ -81,6 +103,8 @@ SEMANTICALLY_CHECKED = {"POST /v1/activities", "PUT /v1/activities/{activity_id}
                         "POST /v1/rewards", "PUT /v1/rewards/{reward_id}",  # valid_until after valid_from
                         "PUT /v1/tiers"}  # thresholds rise from 0
 
+
+EARLY_400 = {"idempotency_key_required", "unknown_parameter", "invalid_cursor"}  # refused before the body
 
 EXERCISED: Counter[str] = Counter()
 

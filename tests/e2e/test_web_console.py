@@ -90,12 +90,21 @@ def test_the_dashboard_charts_points_issued_and_redeemed_events_per_channel_and_
         sent = call(stack, "POST", "/v1/events", key, json={"type": event, "member_id": member["id"],
                                                           "idempotency_key": uuid.uuid4().hex})
         assert sent.status_code == 202, sent.text
+    per_euro = call(stack, "POST", "/v1/activities", key, json={
+        "name": "Per euro", "channel": "online", "status": "active", "trigger": {"event": "purchase"},
+        "reward": {"per_unit": {"fact": "event.attributes.amount", "points": 1}}})
+    assert per_euro.status_code == 201, per_euro.text
+    huge = call(stack, "POST", "/v1/events", key, json={"type": "purchase", "member_id": member["id"],
+                                                        "idempotency_key": uuid.uuid4().hex,
+                                                        "attributes": {"amount": 10**12}})  # over the maximum
+    assert huge.status_code == 202, huge.text
     reward = call(stack, "POST", "/v1/rewards", key, json={"name": "Mug", "cost_points": 100}).json()
     assert wait_until(lambda: call(stack, "GET", "/v1/me/balance", member["id_token"]).json()["available"] == 150)
     redeemed = call(stack, "POST", "/v1/me/redemptions", member["id_token"], json={"reward_id": reward["id"]},
                     headers={"Idempotency-Key": uuid.uuid4().hex})
     assert redeemed.status_code == 201, redeemed.text
-    assert wait_until(lambda: call(stack, "GET", "/v1/analytics/daily?days=7", key).json()["totals"]["redemptions"])
+    assert wait_until(lambda: (t := call(stack, "GET", "/v1/analytics/daily?days=7", key).json()["totals"])
+                      ["redemptions"] and t["rejected_events"])
 
     page.set_viewport_size({"width": 1280, "height": 900})  # a brand at a desk
     page.goto(api + "/console.html")
@@ -104,7 +113,8 @@ def test_the_dashboard_charts_points_issued_and_redeemed_events_per_channel_and_
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     expect(page.get_by_test_id("kpi-issued")).to_have_text("150")
     expect(page.get_by_test_id("kpi-redeemed")).to_have_text("100")
-    expect(page.get_by_test_id("kpi-events")).to_have_text("4")
+    expect(page.get_by_test_id("kpi-events")).to_have_text("5")
+    expect(page.get_by_test_id("event-problems")).to_contain_text("1 event rejected")
     expect(page.locator("main")).not_to_contain_text("null")
 
     def drawn(canvas_id):  # what Chart.js drew on the canvas: labels and each dataset's data

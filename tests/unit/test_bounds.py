@@ -44,7 +44,8 @@ def test_a_whole_number_is_an_integer_however_it_is_written_and_the_largest_safe
     assert strict_json.loads("[" * 32 + "]" * 32) is not None  # exactly the limit
 
 
-@pytest.mark.parametrize("name", ["\u00a0", "\u200b\u200b", "\ufeff", " \u2003\u200d ", "\u0301", "a\nb", "a\x07"])
+@pytest.mark.parametrize("name", ["\u00a0", "\u200b\u200b", "\ufeff", " \u2003\u200d ", "\u2060\u180e", "a\nb",
+                                  "a\x07", "Ada\n"])
 def test_names_of_invisible_or_control_characters_are_refused(name):
     with pytest.raises(errors.ValidationFailed) as refused:
         validation.validate("BrandCreate", {"name": name})
@@ -119,3 +120,14 @@ def test_the_pipeline_defaults_come_from_settings(monkeypatch):
     with pytest.raises(ValueError, match="between 1 and"):
         config.max_points_per_grant()
     assert json.dumps(Bounds().__dict__) == '{"per_grant": 1000000, "per_event": 5000000}'
+
+
+def test_the_text_patterns_in_the_document_are_the_ones_the_api_applies():
+    """Clients (and the fuzzer) read the patterns; the API applies them and trims by the same class."""
+    import re
+
+    schemas = validation._components()["schemas"]
+    assert schemas["BrandCreate"]["properties"]["name"]["pattern"] == text.LINE_PATTERN
+    assert schemas["RewardInput"]["properties"]["description"]["pattern"] == text.TEXT_PATTERN
+    for sample in ("Ada", "\u00a0", "x\u200b", "a\tb", "caf\u00e9", "\u3164", "\U0001f600"):
+        assert text.is_line(sample) == bool(re.fullmatch(text.LINE_PATTERN, sample))
