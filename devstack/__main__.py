@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=defaults.state_dir)
     parser.add_argument("--speedup", type=float, default=defaults.speedup,
                         help="run schedule rates and SQS visibility timeouts N times faster")
+    parser.add_argument("--api-concurrency", type=int, default=defaults.api_concurrency,
+                        help="API requests served at once, each in its own container")
+    parser.add_argument("--queue-concurrency", type=int, default=defaults.queue_concurrency,
+                        help="batches handled at once per queue, each in its own container")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -32,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     options = Options(host=args.host, port=args.port, dynamodb_port=args.dynamodb_port,
-                      moto_port=args.moto_port, state_dir=args.state_dir, speedup=args.speedup)
+                      moto_port=args.moto_port, state_dir=args.state_dir, speedup=args.speedup,
+                      api_concurrency=args.api_concurrency, queue_concurrency=args.queue_concurrency)
     stack = LocalStack(options)
     started = False
 

@@ -5,13 +5,12 @@ event shape, authorizers and middleware as in the cloud); everything else is ser
 ``web/`` as S3 + CloudFront would (nothing outside it). Every response carries the cloud's
 security headers (:mod:`devstack.security_headers`), and what API Gateway refuses itself
 (oversized headers, a bad Content-Length) is refused here in the API's error shape. Requests
-to the app are serialised: a Lambda container runs one request at a time, and Chalice keeps
-the current request on the app object.
+to the app run in the API's containers (:mod:`devstack.containers`), several at once, each
+container one at a time as in Lambda (Chalice keeps the current request on the app object).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import mimetypes
@@ -21,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from chalicelib import errors
+from devstack import containers
 from devstack.security_headers import HEADERS as SECURITY_HEADERS
 
 log = logging.getLogger("devstack.http")
@@ -31,7 +31,8 @@ CLIENT_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is 
 _OWN_HEADERS = {"content-length", "connection", *(name.lower() for name in SECURITY_HEADERS)}
 
 
-def _error(error: errors.PunchcardError) -> tuple[int, dict[str, str], bytes]:
+def error_reply(error: errors.PunchcardError) -> tuple[int, dict[str, str], bytes]:
+    """A refusal in the API's error shape: (status, headers, body)."""
     return errors.http_status(error), {"Content-Type": "application/json"}, json.dumps(error.to_body()).encode()
 
 
@@ -40,50 +41,28 @@ class _Server(ThreadingHTTPServer):
 
 
 class Gateway:
-    def __init__(self, chalice_app, web_dir: Path, stage: str = "dev") -> None:
-        from chalice.config import Config
-        from chalice.local import LocalGateway, RouteMatcher
+    def __init__(self, chalice_app, web_dir: Path, api_containers: containers.Pool) -> None:
+        from chalice.local import RouteMatcher
 
         self.app = chalice_app
         self.web_dir = web_dir.resolve()
-        self.local = LocalGateway(chalice_app, Config.create(chalice_stage=stage, lambda_timeout=30,
-                                                             lambda_memory_size=512))
+        self.containers = api_containers
         self.matcher = RouteMatcher(list(chalice_app.routes))
         # /v1 is the API's namespace even before a route exists under it, so unknown /v1 paths
         # answer route_not_found instead of falling through to the web app.
         roots = {"/" + path.strip("/").split("/")[0] for path in chalice_app.routes}
         self.api_roots = sorted(roots | {"/v1"})
-        self._lock = threading.Lock()
 
     def is_api(self, path: str) -> bool:
         return any(path == root or path.startswith(root + "/") for root in self.api_roots)
 
     def api(self, method: str, target: str, headers: dict[str, str], body: bytes | None):
-        from chalice.local import LocalGatewayException
-
-        from chalicelib.identity.principal import Unauthenticated
-
         path = urlsplit(target).path
         try:
             self.matcher.match_route(target)
         except ValueError:
-            return _error(errors.RouteNotFound(details={"path": path}))
-        try:
-            with self._lock:
-                reply = self.local.handle_request(method=method, path=target, headers=headers, body=body)
-        except Unauthenticated:  # API Gateway answers 401 when the authorizer raises this
-            return _error(errors.Unauthorized())
-        except LocalGatewayException as e:  # no Authorization header (401) or a Deny policy (403)
-            return _error(errors.Unauthorized() if e.CODE == 401 else errors.Forbidden())
-        payload = reply.get("body") or b""
-        if reply.get("isBase64Encoded"):
-            payload = base64.b64decode(payload)
-        elif isinstance(payload, str):
-            payload = payload.encode()
-        out_headers = dict(reply.get("headers") or {})
-        for name, values in (reply.get("multiValueHeaders") or {}).items():
-            out_headers[name] = ", ".join(values)
-        return reply["statusCode"], out_headers, payload
+            return error_reply(errors.RouteNotFound(details={"path": path}))
+        return self.containers.call(containers.http, method, target, headers, body)
 
     def static(self, target: str):
         """A file of ``web/`` as CloudFront serves the bucket; an app route gets the app."""
@@ -92,16 +71,16 @@ class Gateway:
         try:
             candidate = (self.web_dir / relative).resolve()
         except (OSError, ValueError):  # a NUL byte, a loop of links
-            return _error(errors.NotFound(details={"path": path}))
+            return error_reply(errors.NotFound(details={"path": path}))
         # Resolved first, then checked: "..", encoded slashes and links that leave web/ all end
         # up outside it, and nothing outside is ever served, not even the app's index.
         if not candidate.is_relative_to(self.web_dir):
-            return _error(errors.NotFound(details={"path": path}))
+            return error_reply(errors.NotFound(details={"path": path}))
         if candidate.is_dir():
             candidate = candidate / "index.html"
         if not candidate.is_file():
             if "." in Path(relative).name:  # a missing file, not an app route such as /rewards
-                return _error(errors.NotFound(details={"path": path}))
+                return error_reply(errors.NotFound(details={"path": path}))
             candidate = self.web_dir / "index.html"
         content_type = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
         return 200, {"Content-Type": content_type, "Cache-Control": "no-cache"}, candidate.read_bytes()
@@ -121,7 +100,7 @@ class Gateway:
                 refused = self._refusal()
                 if refused is not None:
                     self.close_connection = True  # the rest of the stream cannot be trusted
-                    self._send(*_error(refused))
+                    self._send(*error_reply(refused))
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
@@ -134,7 +113,7 @@ class Gateway:
                 elif self.command in ("GET", "HEAD"):
                     reply = gateway.static(self.path)
                 else:
-                    reply = _error(errors.RouteNotFound(details={"path": path}))
+                    reply = error_reply(errors.RouteNotFound(details={"path": path}))
                 self._send(*reply)
 
             def _refusal(self) -> errors.PunchcardError | None:
@@ -165,7 +144,7 @@ class Gateway:
                 else:
                     refused = errors.PunchcardError()
                 self.close_connection = True
-                self._send(*_error(refused))
+                self._send(*error_reply(refused))
 
             def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
                 self.send_response(status)
@@ -186,7 +165,7 @@ class Gateway:
                     self.close_connection = True
                 except Exception:
                     log.exception("local gateway failed on %s %s", self.command, self.path)
-                    self._send(*_error(errors.PunchcardError()))
+                    self._send(*error_reply(errors.PunchcardError()))
 
             def __getattr__(self, name: str):
                 # Every method, known or not (TRACE, QUERY...), goes through the gateway, which

@@ -1,9 +1,11 @@
 """Drains an SQS queue into its Lambda handler, with Lambda's event-source semantics.
 
-Batches of up to ``batch_size``; a handler that raises fails the whole batch; a reply with
-``batchItemFailures`` fails just those records (as with ReportBatchItemFailures on); failed
-messages are left alone, so they come back after the queue's visibility timeout and, after
-``maxReceiveCount`` receives, SQS's redrive policy moves them to the dead-letter queue.
+Several batches at once per queue (each poller one; Lambda starts with five), each in one of
+the handler's containers (:mod:`devstack.containers`). Batches of up to ``batch_size``; a
+handler that raises fails the whole batch; a reply with ``batchItemFailures`` fails just those
+records (as with ReportBatchItemFailures on); failed messages are left alone, so they come
+back after the queue's visibility timeout and, after ``maxReceiveCount`` receives, SQS's
+redrive policy moves them to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import threading
 from typing import Any
 
 from chalicelib import aws
-from devstack.lambda_runtime import EventHandler, LambdaContext, sqs_event
+from devstack import containers
+from devstack.lambda_runtime import EventHandler, sqs_event
 
 log = logging.getLogger("devstack.sqs")
 
@@ -35,9 +38,9 @@ def failed_ids(reply: Any, batch: list[dict[str, Any]]) -> set[str]:
 
 class QueuePoller(threading.Thread):
     def __init__(self, handler: EventHandler, queue_url: str, queue_arn: str, stop: threading.Event,
-                 wait_seconds: int = 1) -> None:
-        super().__init__(name=f"sqs:{handler.name}", daemon=True)
-        self.handler, self.queue_url, self.queue_arn = handler, queue_url, queue_arn
+                 pool: containers.Pool, wait_seconds: int = 1, index: int = 0) -> None:
+        super().__init__(name=f"sqs:{handler.name}:{index}", daemon=True)
+        self.handler, self.queue_url, self.queue_arn, self.pool = handler, queue_url, queue_arn, pool
         self.stop_event, self.wait_seconds = stop, wait_seconds
         self.invocations = 0
 
@@ -62,7 +65,7 @@ class QueuePoller(threading.Thread):
         """Invoke the handler once for ``batch``; delete what succeeded; return failed ids."""
         self.invocations += 1
         try:
-            reply = self.handler.handler(sqs_event(batch, self.queue_arn), LambdaContext(self.handler.name))
+            reply = self.pool.call(containers.invoke, self.handler.name, sqs_event(batch, self.queue_arn))
             failed = failed_ids(reply, batch)
         except Exception:
             log.exception("handler %s failed its batch of %d", self.handler.name, len(batch))

@@ -28,6 +28,8 @@ class Options:
     state_dir: Path = ROOT / ".local"
     web_dir: Path = ROOT / "web"
     speedup: float = 1.0  # local clock: rates fire and visibility timeouts lapse this much faster
+    api_concurrency: int = 4  # API containers: requests served at once
+    queue_concurrency: int = 5  # batches at once per queue, each in its own container (Lambda starts with 5)
     prefix: str = "punchcard-local"
 
     @classmethod
@@ -40,6 +42,8 @@ class Options:
             moto_port=int(env.get("PUNCHCARD_MOTO_PORT", cls.moto_port)),
             state_dir=Path(env.get("PUNCHCARD_STATE_DIR", cls.state_dir)),
             speedup=float(env.get("PUNCHCARD_SPEEDUP", cls.speedup)),
+            api_concurrency=int(env.get("PUNCHCARD_API_CONCURRENCY", cls.api_concurrency)),
+            queue_concurrency=int(env.get("PUNCHCARD_QUEUE_CONCURRENCY", cls.queue_concurrency)),
         )
 
 
@@ -50,6 +54,7 @@ class LocalStack:
     moto: MotoServer | None = None
     http: Any = None
     pollers: list = field(default_factory=list)
+    pools: list = field(default_factory=list)
     scheduler: Any = None
     credentials: dict[str, Any] = field(default_factory=dict)
     # Made once the last run's queues and logins are back in moto: only then may anything
@@ -116,13 +121,17 @@ class LocalStack:
         log.info("local stack ready in %.1fs (%d queued messages restored)", time.monotonic() - started, restored)
 
     def _serve(self, chalice_app):
+        from devstack.containers import Pool
         from devstack.gateway import Gateway
 
-        server = Gateway(chalice_app, self.options.web_dir).serve(self.options.host, self.options.port)
+        pool = Pool("api", self.options.api_concurrency)
+        self.pools.append(pool)
+        server = Gateway(chalice_app, self.options.web_dir, pool).serve(self.options.host, self.options.port)
         self.options.port = server.server_address[1]
         return server
 
     def _start_event_sources(self, chalice_app, queues: list[provision.ProvisionedQueue]) -> None:
+        from devstack.containers import Pool
         from devstack.lambda_runtime import event_handlers
         from devstack.scheduler import Scheduler
         from devstack.sqs_poller import QueuePoller
@@ -133,9 +142,12 @@ class LocalStack:
             queue = by_name.get(handler.queue)
             if queue is None:
                 raise RuntimeError(f"handler {handler.name} reads {handler.queue!r}, which no QueueSpec defines")
-            poller = QueuePoller(handler, queue.url, queue.arn, self._stop)
-            poller.start()
-            self.pollers.append(poller)
+            pool = Pool(handler.name, self.options.queue_concurrency)
+            self.pools.append(pool)
+            for index in range(self.options.queue_concurrency):
+                poller = QueuePoller(handler, queue.url, queue.arn, self._stop, pool, index=index)
+                poller.start()
+                self.pollers.append(poller)
         schedules = [h for h in handlers if h.kind == "schedule"]
         self.scheduler = Scheduler(schedules, self._stop, speedup=self.options.speedup,
                                    rule_prefix=self.options.prefix)
@@ -184,9 +196,12 @@ class LocalStack:
         if self.http is not None:
             self.http.shutdown()
             self.http.server_close()
+        deadline = time.monotonic() + 3
         for thread in [*self.pollers, self.scheduler]:
             if thread is not None:
-                thread.join(timeout=3)
+                thread.join(timeout=max(0.1, deadline - time.monotonic()))
+        for pool in self.pools:
+            pool.stop()
         if self.keeper is not None:
             try:
                 saved, users = self.keeper.save()
