@@ -43,16 +43,21 @@ def _member_for_login(email: str) -> str:
     return member_id
 
 
+_WRONG_CODE = "The e-mail or the confirmation code is wrong, or the code has expired."
+
+
 def confirm(email: str, code: str) -> None:
-    """A wrong code, an unknown e-mail and an e-mail already confirmed all answer 422
-    ``invalid_code``: confirming reveals nothing about who is a member either."""
+    """A wrong or expired code, an unknown e-mail and an e-mail already confirmed all answer
+    401 ``invalid_credentials``, as login does: confirming reveals nothing about who is a member."""
     member_id = store.find("EMAIL", rules.normalise_email(email))
+    if member_id is None or cognito.login_status(member_id) != "UNCONFIRMED":
+        raise errors.Unauthorized(_WRONG_CODE, code="invalid_credentials")  # nothing to confirm
     try:
-        if member_id is None or cognito.login_status(member_id) != "UNCONFIRMED":
-            raise errors.Unauthorized()  # nothing to confirm: answered like a wrong code
         cognito.confirm(member_id, code)
-    except errors.Unauthorized as e:
-        raise errors.ValidationFailed("The confirmation code is wrong.", code="invalid_code") from e
+    except (errors.Unauthorized, errors.ValidationFailed) as e:
+        if e.code not in ("invalid_credentials", "invalid_code", "expired_code"):
+            raise
+        raise errors.Unauthorized(_WRONG_CODE, code="invalid_credentials") from e
 
 
 def login(email: str, password: str) -> dict[str, Any]:

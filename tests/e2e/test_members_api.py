@@ -59,7 +59,7 @@ def test_confirming_a_taken_or_unknown_email_looks_like_a_wrong_code(stack):
     member = sign_up_and_log_in(stack)
     for email in (member["email"], new_email()):
         response = call(stack, "POST", "/v1/auth/confirm", json={"email": email, "code": "123456"})
-        assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_code"), email
+        assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_credentials"), email
 
 
 def test_patch_me_changes_profile_and_timestamps_consents(stack):
