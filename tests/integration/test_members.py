@@ -162,7 +162,8 @@ def test_a_brand_invites_an_existing_member_who_then_accepts_or_declines(local_a
     again = service.create_or_invite({"email": address}, "brand-b", NOW)
 
     assert (profile, created, again[0]) == (None, False, None)
-    assert invitation.invited and again[1].invited
+    assert invitation.invited
+    assert again[1].invited
     assert store.get_enrolment(member_id, "brand-b") is None  # an invitation is no enrolment
     assert [e.brand_id for e in store.enrolments(member_id)] == ["brand-a"]
     assert [e.brand_id for e in store.invitations(member_id)] == ["brand-b"]
@@ -202,12 +203,13 @@ def test_two_brands_creating_one_new_contact_at_once_make_one_member_and_one_inv
     for _ in range(3):
         address = email()
         with ThreadPoolExecutor(2) as pool:
-            results = list(pool.map(lambda brand: service.create_or_invite({"email": address}, brand, NOW),
+            results = list(pool.map(lambda brand, a=address: service.create_or_invite({"email": a}, brand, NOW),
                                     ["brand-a", "brand-b"]))
 
         created = [r for r in results if r[2]]
         invited = [r for r in results if not r[2]]
         assert len(created) == len(invited) == 1
-        assert invited[0][0] is None and invited[0][1].invited  # the loser's brand gets no profile, no enrolment
+        assert invited[0][0] is None
+        assert invited[0][1].invited
         member_id = created[0][0].member_id
         assert [e.brand_id for e in store.enrolments(member_id)] == [created[0][1].brand_id]
