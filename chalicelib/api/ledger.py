@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors, queues
+from chalicelib import config, errors, queues
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.pagination import page, page_request
@@ -78,6 +78,10 @@ def adjust_points(member_id, principal):
     request = bp.current_request
     key = idempotency_key(request)
     body = validate("AdjustmentCreate", json_body(request))
+    if abs(body["points"]) > config.max_points_per_adjustment():
+        raise errors.ValidationFailed(f"/points: an adjustment moves at most {config.max_points_per_adjustment()} "
+                                      "points either way.", code="points_over_maximum",
+                                      details={"pointer": "/points", "maximum": config.max_points_per_adjustment()})
     by = (("brand_id", principal.brand_id),) if principal.brand_id else (("by", "admin"),)
     transfer = _wiring().ledger().adjust(
         model.transfer_id("adjustment", principal.brand_id or "admin", key), member_id, body["points"],
