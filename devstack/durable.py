@@ -148,25 +148,19 @@ class StateKeeper(threading.Thread):
                     return message
             return send_message
 
-        def marks_dirty(original):
-            def changed(backend, *args, **kwargs):
-                try:
-                    return original(backend, *args, **kwargs)
-                finally:
-                    keeper._dirty.set()
-            return changed
-
-        def saves_users(original):
-            def changed(backend, *args, **kwargs):
-                try:
-                    return original(backend, *args, **kwargs)
-                finally:
-                    keeper.save_users()
-            return changed
+        def then(effect):
+            def wrapper_for(original):
+                def changed(backend, *args, **kwargs):
+                    try:
+                        return original(backend, *args, **kwargs)
+                    finally:
+                        effect()
+                return changed
+            return wrapper_for
 
         patch(SQSBackend, "send_message", journaled)
         for name in ("receive_message", "delete_message", "change_message_visibility", "purge_queue"):
-            patch(SQSBackend, name, marks_dirty)
+            patch(SQSBackend, name, then(keeper._dirty.set))
         for name in _USER_CHANGES:
             if hasattr(CognitoIdpBackend, name):
-                patch(CognitoIdpBackend, name, saves_users)
+                patch(CognitoIdpBackend, name, then(keeper.save_users))

@@ -122,6 +122,9 @@ class Ledger:
             remaining = original.amount - self.store.reversed_amount(original_id)
             requested = remaining if amount is None else min(amount, remaining)
             if requested <= 0:
+                existing = self.store.transfer(transfer_id)  # this very reversal, committed since the read above
+                if existing is not None:
+                    return existing
                 raise model.InvalidTransfer(f"{original_id} is already fully reversed")
             take, lot = requested, None
             if model.is_member(debit):  # clawing points back from a member: from the original's lot first

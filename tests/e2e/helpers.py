@@ -37,6 +37,20 @@ def sign_up_and_log_in(stack, email=None, password="e2e-password-1") -> dict:
     return {"id": signed.json()["id"], "email": email, "password": password, **tokens}
 
 
+def join(stack, member: dict, brand: dict) -> None:
+    """``member`` (signed up, logged in) joins ``brand`` by their own act, as in the app: the
+    brand then sees them (a brand's enrolment of a known e-mail is only an invitation)."""
+    joined = call(stack, "PUT", f"/v1/me/enrolments/{brand['id']}", member["id_token"])
+    assert joined.status_code in (200, 201), joined.text
+
+
+def member_of(stack, brand: dict) -> dict:
+    """A new member who signed up and joined ``brand``."""
+    member = sign_up_and_log_in(stack)
+    join(stack, member, brand)
+    return member
+
+
 def forged_token(claims: dict, *, expired: bool = False, key: str = "moto") -> str:
     """A JWT signed with moto's Cognito key (what moto signs real tokens with) or a stranger's."""
     import jwt

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.helpers import call, new_brand, sign_up_and_log_in
+from tests.e2e.helpers import call, member_of, new_brand
 
 pytestmark = pytest.mark.slow
 
@@ -87,8 +87,7 @@ def test_simulation_explains_each_activity_and_tries_drafts(stack, brand):
 
 
 def test_members_see_the_active_activities_of_their_brands_by_channel(stack, brand):
-    member = sign_up_and_log_in(stack)
-    call(stack, "POST", "/v1/members", brand["api_key"], json={"email": member["email"]})
+    member = member_of(stack, brand)
     active = create(stack, brand, {**PER_EURO, "name": "Visible", "channel": "in_store"})
     create(stack, brand, {**PER_EURO, "name": "Hidden draft", "channel": "in_store", "status": "draft"})
     stranger = call(stack, "POST", "/v1/brands", stack.credentials["admin_key"], json={"name": "Stranger"}).json()

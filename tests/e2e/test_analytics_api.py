@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from tests.e2e.conftest import wait_until
-from tests.e2e.helpers import call, new_brand, sign_up_and_log_in
+from tests.e2e.helpers import call, member_of, new_brand
 
 pytestmark = pytest.mark.slow
 
@@ -20,8 +20,7 @@ def test_the_dashboard_counts_what_happened_to_the_brand_and_only_to_it(stack):
     spend = call(stack, "POST", "/v1/activities", key, json={
         "name": "Spend in store", "channel": "in_store", "status": "active", "trigger": {"event": "purchase"},
         "reward": {"per_unit": {"fact": "event.attributes.amount", "points": 1}}}).json()
-    member = sign_up_and_log_in(stack)
-    assert call(stack, "POST", "/v1/members", key, json={"email": member["email"]}).status_code == 200
+    member = member_of(stack, brand)
 
     def send(event_type, **body):
         sent = call(stack, "POST", "/v1/events", key, json={

@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from tests.e2e.conftest import wait_until
-from tests.e2e.helpers import call, new_brand, sign_up_and_log_in
+from tests.e2e.helpers import call, member_of, new_brand
 
 pytestmark = pytest.mark.slow
 
@@ -18,8 +18,7 @@ def test_members_climb_the_brand_board_and_see_their_own_rank(stack):
     assert created.status_code == 201, created.text
     members = []
     for amount in (30, 50, 50, 10):
-        member = sign_up_and_log_in(stack)
-        assert call(stack, "POST", "/v1/members", brand["api_key"], json={"email": member["email"]}).status_code == 200
+        member = member_of(stack, brand)
         sent = call(stack, "POST", "/v1/events", brand["api_key"], json={
             "type": "purchase", "member_id": member["id"], "idempotency_key": uuid.uuid4().hex,
             "attributes": {"amount": amount}})

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.helpers import call, new_brand, sign_up_and_log_in
+from tests.e2e.helpers import call, join, new_brand, sign_up_and_log_in
 
 pytestmark = pytest.mark.slow
 
@@ -15,10 +15,9 @@ def brand(stack):
 
 
 def member_of(stack, brand, points: int) -> dict:
-    """A member who signed up, enrolled with ``brand`` (by e-mail) and was given ``points``."""
+    """A member who signed up, joined ``brand`` and was given ``points``."""
     member = sign_up_and_log_in(stack)
-    enrolled = call(stack, "POST", "/v1/members", brand["api_key"], json={"email": member["email"]})
-    assert enrolled.status_code == 200, enrolled.text
+    join(stack, member, brand)
     if points:
         given = call(stack, "POST", f"/v1/members/{member['id']}/adjustments", brand["api_key"],
                      json={"points": points, "reason": "welcome"}, headers={"Idempotency-Key": uuid.uuid4().hex})

@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from tests.e2e.conftest import wait_until
-from tests.e2e.helpers import call, new_brand, sign_up_and_log_in
+from tests.e2e.helpers import call, member_of, new_brand
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +25,7 @@ def program(stack):
 
 
 def enrolled_member(stack, brand) -> dict:
-    member = sign_up_and_log_in(stack)
-    assert call(stack, "POST", "/v1/members", brand["api_key"], json={"email": member["email"]}).status_code == 200
-    return member
+    return member_of(stack, brand)
 
 
 def test_anyone_reads_the_tiers_only_the_admin_sets_them(stack):

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from tests.e2e.conftest import shot, wait_until
-from tests.e2e.helpers import call, new_brand, new_email, sign_up_and_log_in
+from tests.e2e.helpers import call, member_of, new_brand, new_email
 
 pytestmark = pytest.mark.slow
 
@@ -84,8 +84,7 @@ def test_the_dashboard_charts_points_issued_and_redeemed_events_per_channel_and_
             "name": name, "channel": channel, "status": "active", "trigger": {"event": event},
             "reward": {"points": points}})
         assert created.status_code == 201, created.text
-    member = sign_up_and_log_in(stack)
-    assert call(stack, "POST", "/v1/members", key, json={"email": member["email"]}).status_code == 200
+    member = member_of(stack, brand)
     for event in ("social.like", "social.like", "social.like", "order.placed"):
         sent = call(stack, "POST", "/v1/events", key, json={"type": event, "member_id": member["id"],
                                                           "idempotency_key": uuid.uuid4().hex})

@@ -7,7 +7,7 @@ import uuid
 
 from chalicelib import jobs, resources
 from chalicelib.ops import store
-from devstack import queue_state
+from devstack import containers, durable, queue_state
 from devstack.lambda_runtime import EventHandler
 from devstack.sqs_poller import QueuePoller
 
@@ -45,7 +45,8 @@ def test_jobs_queue_delivers_to_the_real_handler_and_failures_go_to_the_dlq(loca
     _, url, arn, dlq_url = make_queue(sqs)
     handler = EventHandler("process_jobs", "sqs", app.process_jobs, queue="x", batch_size=10)
     stop = threading.Event()
-    poller = QueuePoller(handler, url, arn, stop)
+    pool = containers.Pool("jobs", 1)  # a real container: a spawned interpreter importing app
+    poller = QueuePoller(handler, url, arn, stop, pool)
     poller.start()
     try:
         good = str(uuid.uuid4())
@@ -58,6 +59,7 @@ def test_jobs_queue_delivers_to_the_real_handler_and_failures_go_to_the_dlq(loca
     finally:
         stop.set()
         poller.join(5)
+        pool.stop()
     dead = sqs.receive_message(QueueUrl=dlq_url, AttributeNames=["All"])["Messages"][0]
     assert json.loads(dead["Body"])["job"] == "canary.fail"
     assert store.get("canary", good).count == 1  # delivered once, deleted once
@@ -66,10 +68,11 @@ def test_jobs_queue_delivers_to_the_real_handler_and_failures_go_to_the_dlq(loca
 def test_a_handler_that_raises_returns_the_whole_batch(local_aws, sqs):
     _, url, arn, _ = make_queue(sqs, max_receive_count=5, visibility=30)
 
-    def explode(event, context):
-        raise RuntimeError("boom")
+    class Exploding:  # the pool's contract: call(fn, *args) runs one invocation somewhere
+        def call(self, fn, *args):
+            raise RuntimeError("boom")
 
-    poller = QueuePoller(EventHandler("explode", "sqs", explode), url, arn, threading.Event())
+    poller = QueuePoller(EventHandler("explode", "sqs", None), url, arn, threading.Event(), Exploding())
     for i in range(3):
         sqs.send_message(QueueUrl=url, MessageBody=str(i))
     batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
@@ -108,19 +111,28 @@ def test_queue_snapshot_keeps_visible_in_flight_and_delayed_messages(local_aws, 
     assert bodies["in-flight"]["Attributes"]["ApproximateReceiveCount"] == "2"  # budget kept
 
 
-def test_queue_state_file_is_restored_once(local_aws, sqs, tmp_path):
-    _, url, _, _ = make_queue(sqs)
-    sqs.send_message(QueueUrl=url, MessageBody="keep me")
-    path = tmp_path / "queues.json"
-    queue_state.save(path)
+def test_a_restart_restores_the_snapshot_and_the_sends_journaled_after_it(local_aws, sqs, tmp_path):
+    name, url, _, _ = make_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="in the snapshot")
+    snapshot = [m for m in queue_state.snapshot() if m["queue"] == name]
+    (tmp_path / "queues.json").write_text(json.dumps({"generation": 3, "messages": snapshot}))
+
+    def line(generation, message_id, body):
+        return json.dumps({"generation": generation, "queue": name, "message_id": message_id, "body": body,
+                           "message_attributes": {}, "receive_count": 0, "due_ms": 0, "group_id": None,
+                           "deduplication_id": None})
+    (tmp_path / "queues.journal").write_text("\n".join([
+        line(2, "old", "journaled before the snapshot"),  # an older generation: already in the snapshot
+        line(3, snapshot[0]["message_id"], "in the snapshot"),  # the same message twice: once
+        line(3, "new", "sent after the snapshot"),
+        '{"generation": 3, "queue": "' + name + '", "mess',  # the line being written at the kill
+    ]))
     sqs.purge_queue(QueueUrl=url)
 
-    before = count(sqs, url)
-    queue_state.load(path)
+    assert durable.restore_queues(tmp_path / "queues.json", tmp_path / "queues.journal") == 2
 
-    assert count(sqs, url) == before + 1
-    assert not path.exists()
-    assert queue_state.load(path) == 0
+    bodies = sorted(m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"])
+    assert bodies == ["in the snapshot", "sent after the snapshot"]
 
 
 def test_jobs_can_be_enqueued_by_name(local_aws, sqs):

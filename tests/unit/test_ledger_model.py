@@ -151,6 +151,28 @@ def test_reversal_is_capped_and_claws_back_what_is_there():
     assert ledger.reverse("rev1", "g", 60) == first  # replay
 
 
+def test_a_replay_racing_its_own_first_delivery_returns_the_committed_reversal():
+    """Two deliveries of one reversal: the second reads "not yet committed", then the first
+    commits before the second reads what is left. It must see its own transfer, not refuse."""
+    store = MemoryLedgerStore()
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant("g", "m", "b", 100)
+
+    class RacedStore(MemoryLedgerStore):
+        def reversed_amount(self, transfer_id):
+            if store.transfer("rev") is None:
+                ledger.reverse("rev", "g")  # the other delivery wins in between
+            return store.reversed_amount(transfer_id)
+
+    raced = RacedStore()
+    raced.__dict__ = store.__dict__  # the same books, seen through the racing read
+    replay = Ledger(raced, lambda: NOW).reverse("rev", "g")
+
+    assert replay == store.transfer("rev")
+    assert replay.amount == 100
+    assert store.book("m").posted == 0  # reversed once
+
+
 def test_member_to_member_transfer_moves_lots():
     store = MemoryLedgerStore()
     ledger = Ledger(store, lambda: NOW)
