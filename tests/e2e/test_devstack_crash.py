@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 import uuid
 
 import pytest
@@ -46,6 +47,9 @@ def test_kill_9_mid_stream_loses_nothing(new_stack):
     sender = threading.Thread(target=stream)
     sender.start()
     assert streaming.wait(10)
+    deadline = time.monotonic() + 30  # well into the stream: the kill lands mid-send, many sends behind it
+    while len(accepted) <= 20 and time.monotonic() < deadline:
+        time.sleep(0.1)
     late = sign_up_and_log_in(stack)  # made a moment before the kill
     running.stop(signal.SIGKILL)
     sender.join(10)
