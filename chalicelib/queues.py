@@ -34,6 +34,25 @@ def send_batch(logical: str, bodies: list[dict[str, Any]]) -> None:
         raise RuntimeError(f"{len(reply['Failed'])} of {len(bodies)} messages not sent: {reply['Failed'][0]}")
 
 
+def send_all(logical: str, bodies: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Put many JSON messages on a queue, ten per call: ``{key: body}`` → ``{key: why}`` for
+    those not sent (a call that fails leaves its ten unsent; the others go on)."""
+    unsent: dict[str, str] = {}
+    keys = list(bodies)
+    for start in range(0, len(keys), 10):
+        chunk = keys[start:start + 10]
+        try:
+            reply = aws.client("sqs").send_message_batch(QueueUrl=queue_url(logical), Entries=[
+                {"Id": str(i), "MessageBody": json.dumps(bodies[key], separators=(",", ":"))}
+                for i, key in enumerate(chunk)])
+        except Exception as e:  # reported per message: the caller retries them
+            unsent.update({key: f"{type(e).__name__}: {e}"[:500] for key in chunk})
+            continue
+        for failure in reply.get("Failed", []):
+            unsent[chunk[int(failure["Id"])]] = f"{failure.get('Code')}: {failure.get('Message')}"[:500]
+    return unsent
+
+
 def dead_letter(logical: str, body: str, reason: str, message_id: str) -> None:
     """Put a message no retry can fix straight on ``logical``'s dead-letter queue, with why, so
     it neither waits out its retries nor loses its reason (inspect and redrive it from there)."""

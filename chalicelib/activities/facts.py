@@ -17,7 +17,7 @@ def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
     profile = members.get_profile(member_id)
     if profile is None or profile.status != "active":
         return {}
-    book = wiring.store().book(member_id)
+    lifetime_earned = wiring.store().lifetime_earned(member_id)
     tier, multiplier = tiers.member_tier(member_id)
     return {
         "id": member_id,
@@ -26,7 +26,7 @@ def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
         "segments": [],
         "counters": {},
         "days_since_joining": max(0, (now - profile.created_at).days),
-        "lifetime_earned": book.lifetime_earned,
+        "lifetime_earned": lifetime_earned,
         "profile": {key: value for key, value in (("city", profile.city), ("gender", profile.gender),
                                                    ("birth_date", profile.birth_date),
                                                    ("interests", list(profile.interests or [])))

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +105,26 @@ class _RulesetCache:
 
 
 rulesets = _RulesetCache()
+_batch_started: ContextVar[float | None] = ContextVar("ruleset_batch_started", default=None)
+
+
+@contextmanager
+def one_check_per_batch() -> Iterator[None]:
+    """Within: :func:`live` checks each brand's ruleset version once, for the batch's first
+    event of that brand, instead of for every event."""
+    token = _batch_started.set(time.monotonic())
+    try:
+        yield
+    finally:
+        _batch_started.reset(token)
+
+
+def live(brand_id: str) -> Ruleset:
+    """The ruleset the earn pipeline applies: every change stored before now counts, or
+    within :func:`one_check_per_batch` every change stored before the batch began (one small
+    read per brand and batch, not per event)."""
+    started = _batch_started.get()
+    return rulesets.get(brand_id, max_age=0 if started is None else time.monotonic() - started)
 
 
 def simulate(brand_id: str, event: dict[str, Any], member: dict[str, Any], at: datetime,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
+from chalicelib.store.base import connection
 from chalicelib.store.rules import ActivityHead, ActivityVersion, RulesetItem, brand_pk
 
 
@@ -46,7 +46,7 @@ def save(head: ActivityHead, definition: dict, now: datetime) -> ActivityHead:
     activity_id = head.activity_id
     previous = head.version - 1
     try:
-        with TransactWrite(connection=Connection()) as tx:
+        with TransactWrite(connection=connection()) as tx:
             tx.save(ActivityVersion(*ActivityVersion.key_for(brand_id, activity_id, head.version),
                                     definition=definition, created_at=now),
                     condition=ActivityVersion.pk.does_not_exist())

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
+from chalicelib.store.base import connection
 from chalicelib.store.identity import ApiKeyItem, BrandItem
 
 
 def _transaction() -> TransactWrite:
-    return TransactWrite(connection=Connection())
+    return TransactWrite(connection=connection())
 
 
 def create_brand(brand_id: str, name: str, key: ApiKeyItem, now: datetime) -> BrandItem:

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -47,23 +48,34 @@ def _shard(event_id_: str) -> int:
     return int(hashlib.sha256(event_id_.encode()).hexdigest()[:4], 16) % PENDING_SHARDS
 
 
-def _resolve_member(brand_id: str, body: dict[str, Any]) -> str:
-    from chalicelib.members import service as members
+def _member_id(brand_id: str, body: dict[str, Any]) -> str:
+    """The member the event names: ``member_id``, or the brand's ``external_id`` looked up."""
     from chalicelib.members import store as member_store
 
     if body.get("member_id"):
-        member_id = body["member_id"]
+        return body["member_id"]
+    member_id = member_store.find("EXTERNAL", f"{brand_id}#{body['external_id']}")
+    if member_id is None:
+        raise errors.NotFound("No member of this brand has that external_id.", code="member_not_found",
+                              details={"external_id": body["external_id"]})
+    return member_id
+
+
+Members = dict[str, tuple[Any, Any]]  # member id -> (profile or None, enrolment with the brand or None)
+
+
+def _resolve_member(brand_id: str, body: dict[str, Any], known: Members | None = None) -> str:
+    """The active member of the brand's program the event is for (404 ``member_not_found``
+    otherwise); ``known``: their profile and enrolment, already read for a batch."""
+    from chalicelib.members import store as member_store
+
+    member_id = _member_id(brand_id, body)
+    if known is not None and member_id in known:
+        profile, enrolment = known[member_id]
     else:
-        member_id = member_store.find("EXTERNAL", f"{brand_id}#{body['external_id']}")
-        if member_id is None:
-            raise errors.NotFound("No member of this brand has that external_id.", code="member_not_found",
-                                  details={"external_id": body["external_id"]})
-    try:
-        profile, _ = members.enrolled_profile(member_id, brand_id)
-    except errors.NotFound:
-        raise errors.NotFound("No such member in this brand's program.", code="member_not_found",
-                              details={"member_id": member_id}) from None
-    if profile.status != "active":
+        profile = member_store.get_profile(member_id)
+        enrolment = member_store.get_enrolment(member_id, brand_id) if profile is not None else None
+    if profile is None or enrolment is None or profile.status != "active":
         raise errors.NotFound("No such member in this brand's program.", code="member_not_found",
                               details={"member_id": member_id})
     return member_id
@@ -79,11 +91,12 @@ def _occurred_at(body: dict[str, Any], now: datetime) -> datetime:
     return at
 
 
-def store_event(brand_id: str, body: dict[str, Any], now: datetime) -> tuple[EventItem, bool]:
+def store_event(brand_id: str, body: dict[str, Any], now: datetime,
+                known: Members | None = None) -> tuple[EventItem, bool]:
     """The event stored once: (item, True) when new, (the stored item, False) on a retry."""
     key = body["idempotency_key"]
     eid = event_id(brand_id, key)
-    member_id = _resolve_member(brand_id, body)
+    member_id = _resolve_member(brand_id, body, known)
     digest = _request_hash(brand_id, member_id, body)
     item = EventItem(*EventItem.key_for(eid), brand_id=brand_id, member_id=member_id, type=body["type"],
                      channel=body.get("channel"), occurred_at=_occurred_at(body, now),
@@ -126,11 +139,16 @@ def accept(brand_id: str, body: dict[str, Any], now: datetime) -> EventItem:
 
 
 def accept_batch(brand_id: str, bodies: list[dict[str, Any]], now: datetime) -> list[EventItem | errors.PunchcardError]:
-    """Each event stored on its own (one bad event never refuses its batch-mates), then sent."""
+    """Each event stored on its own (one bad event never refuses its batch-mates), then sent.
+    The members named by id are read first, all at once (two BatchGetItem calls)."""
+    from chalicelib.members import store as member_store
+
+    named = [body["member_id"] for body in bodies if body.get("member_id")]
+    known = member_store.profiles_and_enrolments(named, brand_id) if named else {}
 
     def one(body):
         try:
-            return store_event(brand_id, body, now)
+            return store_event(brand_id, body, now, known)
         except errors.PunchcardError as e:
             return e
 
@@ -163,41 +181,69 @@ def pipeline() -> Pipeline:
     from chalicelib.activities.facts import member_facts
     from chalicelib.ledger import wiring
 
-    return Pipeline(wiring.ledger(), lambda brand_id: activities.rulesets.get(brand_id, max_age=0), member_facts,
+    return Pipeline(wiring.ledger(), activities.live, member_facts,
                     ZoneInfo(config.program_timezone()),
                     Bounds(config.max_points_per_grant(), config.max_points_per_event()))
 
 
-def process(eid: str, now: datetime) -> dict[str, Any] | None:
-    """Run the pipeline for one event and record the result; None if there is no such event."""
+@dataclass
+class Processed:
+    """An event run through the pipeline, not yet recorded: its notification goes first (so a
+    crash in between replays the idempotent run and sends it again, never loses it), then
+    :func:`record` settles the event. ``settled``: it was recorded before (a redelivery)."""
+
+    item: EventItem
+    result: dict[str, Any]
+    notification: dict[str, Any] | None
+    settled: bool = False
+
+
+def run(eid: str, now: datetime) -> Processed | None:
+    """Run the pipeline for one event (idempotent); None if there is no such event."""
     try:
         item = EventItem.get(*EventItem.key_for(eid), consistent_read=True)
     except DoesNotExist:
         return None
     if item.status not in ("accepted", "failed"):  # failed: redriven from the dead-letter queue
-        return {"status": item.status, "outcomes": item.outcomes or []}  # a redelivery after the record
+        return Processed(item, {"status": item.status, "outcomes": item.outcomes or []}, None, settled=True)
     result = pipeline().process(_event(item))
     granted = [o for o in result["outcomes"] if o["status"] == "granted" and o["points"] > 0]
     earned = sum(o["points"] for o in granted)
-    # before the event is marked processed: a failure here retries the whole (idempotent) record
     message = {"brand_id": item.brand_id, "member_id": item.member_id, "event_id": eid, "at": now.isoformat(),
                "channel": result.get("channel")}
     if earned:
         from chalicelib.tiers import service as tiers
 
         tiers.recompute(item.member_id, now)  # an upgrade is immediate
-        queues.send("notifications", {"type": "points.earned", "id": f"earned:{eid}", **message, "points": earned,
-                                      "activities": [{"activity_id": o["activity_id"], "points": o["points"]}
-                                                     for o in granted]})
+        notification = {"type": "points.earned", "id": f"earned:{eid}", **message, "points": earned,
+                        "activities": [{"activity_id": o["activity_id"], "points": o["points"]} for o in granted]}
     else:  # counted by analytics (events per channel) all the same
-        queues.send("notifications", {"type": "event.processed", "id": f"processed:{eid}", **message,
-                                      "status": result["status"]})
+        notification = {"type": "event.processed", "id": f"processed:{eid}", **message, "status": result["status"]}
+    return Processed(item, result, notification)
+
+
+def record(processed: Processed, now: datetime) -> None:
+    """Settle the event with its result (once its notification is sent)."""
+    if processed.settled:
+        return
+    result = processed.result
     actions = [EventItem.status.set(result["status"]), EventItem.outcomes.set(result["outcomes"]),
                EventItem.processed_at.set(now), EventItem.gsi1pk.remove(), EventItem.gsi1sk.remove()]
     actions.append(EventItem.reason.set(result["reason"]) if result.get("reason") else EventItem.reason.remove())
     actions.append(EventItem.details.set(result["details"]) if result.get("details") else EventItem.details.remove())
-    item.update(actions=actions)
-    return result
+    processed.item.update(actions=actions)
+
+
+def process(eid: str, now: datetime) -> dict[str, Any] | None:
+    """Run, notify and record one event; None if there is no such event. (The queue consumer
+    does the same for a whole batch, with one send per ten notifications.)"""
+    processed = run(eid, now)
+    if processed is None:
+        return None
+    if processed.notification is not None:
+        queues.send("notifications", processed.notification)
+    record(processed, now)
+    return processed.result
 
 
 def _error_details(error: BaseException, attempts: int | None = None) -> dict[str, Any]:

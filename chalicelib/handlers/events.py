@@ -39,36 +39,69 @@ def retry_delay(attempt: int) -> int:
     return base // 2 + random.randint(0, base // 2)  # noqa: S311 (jitter, not secrets)
 
 
-def _process_event(record) -> None:
+class _Unsent(Exception):
+    """The event's notification could not be sent: the event is retried (transient), not recorded."""
+
+
+def _settle(record, event_id: str, error: Exception) -> bool:
+    """An event's run failed: settle or back off. True if the message goes back to the queue."""
     from chalicelib.events import service
 
-    try:
-        event_id = _event_id(record.body)
-    except PoisonMessage as e:
-        _poison("events", record, e)
-        return
-    try:
-        if service.process(event_id, datetime.now(UTC)) is None:
-            raise PoisonMessage(f"no event {event_id}")
-    except PoisonMessage as e:
-        _poison("events", record, e)
-    except Exception as e:
-        attempt = int(record.attributes.approximate_receive_count or 1)
-        final = attempt >= EVENTS.max_receive_count
-        settled = service.settle_failure(event_id, e, datetime.now(UTC), attempts=attempt, final=final)
-        logger.error("event failed", exc_info=True, extra={
-            "message_id": record.message_id, "event_id": event_id, "reason": str(e)[:500], "receive_count": attempt,
-            "settled": settled})
-        if settled == "rejected":
-            return  # no retry can succeed: the event says why, and the message is done
-        if not final:
-            from chalicelib import queues
+    if isinstance(error, PoisonMessage):
+        _poison("events", record, error)
+        return False
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    final = attempt >= EVENTS.max_receive_count
+    settled = service.settle_failure(event_id, error, datetime.now(UTC), attempts=attempt, final=final)
+    logger.error("event failed", exc_info=error, extra={
+        "message_id": record.message_id, "event_id": event_id, "reason": str(error)[:500], "receive_count": attempt,
+        "settled": settled})
+    if settled == "rejected":
+        return False  # no retry can succeed: the event says why, and the message is done
+    if not final:
+        from chalicelib import queues
 
+        try:
+            queues.retry_later("events", record.receipt_handle, retry_delay(attempt))
+        except Exception:  # the queue's own visibility timeout applies instead
+            logger.exception("backoff not set", extra={"message_id": record.message_id})
+    return True  # on the last receive SQS moves it to the dead-letter queue, and the event shows failed
+
+
+def _process_events(records) -> list[str]:
+    """Run every event of the batch, send their notifications (ten per call), then record
+    each: the ids of the messages to retry."""
+    from chalicelib import queues
+    from chalicelib.activities import service as activities
+    from chalicelib.events import service
+
+    retry, ran = [], []
+    with activities.one_check_per_batch():
+        for record in records:
             try:
-                queues.retry_later("events", record.receipt_handle, retry_delay(attempt))
-            except Exception:  # the queue's own visibility timeout applies instead
-                logger.exception("backoff not set", extra={"message_id": record.message_id})
-        raise  # the last receive: SQS moves it to the dead-letter queue, the event shows failed
+                event_id = _event_id(record.body)
+            except PoisonMessage as e:
+                _poison("events", record, e)
+                continue
+            try:
+                processed = service.run(event_id, datetime.now(UTC))
+                if processed is None:
+                    raise PoisonMessage(f"no event {event_id}")
+                ran.append((record, event_id, processed))
+            except Exception as e:
+                if _settle(record, event_id, e):
+                    retry.append(record.message_id)
+    unsent = queues.send_all("notifications", {record.message_id: processed.notification
+                                               for record, _, processed in ran if processed.notification})
+    for record, event_id, processed in ran:
+        try:
+            if record.message_id in unsent:
+                raise _Unsent(unsent[record.message_id])
+            service.record(processed, datetime.now(UTC))
+        except Exception as e:
+            if _settle(record, event_id, e):
+                retry.append(record.message_id)
+    return retry
 
 
 def _process_notification(record) -> None:
@@ -84,9 +117,12 @@ def _process_notification(record) -> None:
 
 
 def process_events(event) -> dict[str, Any]:
-    """SQS batch of accepted events → ``{"batchItemFailures": [...]}``: one failure never fails
-    its batch-mates."""
-    return process_batch(event, _process_event)
+    """SQS batch of accepted events → ``{"batchItemFailures": [...]}`` (ReportBatchItemFailures):
+    one failure never fails its batch-mates."""
+    from aws_lambda_powertools.utilities.data_classes import SQSEvent
+
+    retry = _process_events(list(SQSEvent(event.to_dict()).records))
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}
 
 
 def process_notifications(event) -> dict[str, Any]:

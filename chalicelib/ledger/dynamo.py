@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -53,6 +52,7 @@ from chalicelib.ledger.model import (
     check_shape,
     is_member,
 )
+from chalicelib.store.base import connection
 from chalicelib.store.ledger import (
     BookItem,
     BrandShareItem,
@@ -168,13 +168,10 @@ class DynamoLedgerStore:
         self.fault = fault or (lambda point, transfer: None)
         self.lots_per_transaction = lots_per_transaction
         self.settlements = 0  # transactions that paid down a lot debt (for tests and benchmarks)
-        self._connection: Connection | None = None
 
     @property
-    def connection(self) -> Connection:
-        if self._connection is None:
-            self._connection = Connection()
-        return self._connection
+    def connection(self):
+        return connection()  # the process's shared one
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -210,6 +207,15 @@ class DynamoLedgerStore:
 
     def book(self, member_id: str) -> MemberBook:
         return self.partition(member_id).book
+
+    def lifetime_earned(self, member_id: str) -> int:
+        """The member's lifetime earnings: one read of the book item (consistent), not the
+        partition's query, whose lots grow with every grant."""
+        try:
+            return int(BookItem.get(*BookItem.key_for(member_id), consistent_read=True,
+                                    attributes_to_get=["lifetime_earned"]).lifetime_earned or 0)
+        except DoesNotExist:
+            return 0
 
     def _item(self, transfer_id: str) -> TransferItem | None:
         try:

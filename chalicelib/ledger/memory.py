@@ -47,6 +47,9 @@ class MemoryLedgerStore:
     def book(self, member_id: str) -> MemberBook:
         return self.books.get(member_id) or MemberBook(member_id)
 
+    def lifetime_earned(self, member_id: str) -> int:
+        return self.book(member_id).lifetime_earned
+
     def transfer(self, transfer_id: str) -> Transfer | None:
         return self.transfers.get(transfer_id)
 

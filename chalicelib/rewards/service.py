@@ -22,13 +22,13 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import config, errors, queues
 from chalicelib.ids import derived_id, new_id, shard_of
 from chalicelib.ledger import model
+from chalicelib.store.base import connection
 from chalicelib.store.rewards import (
     UNSETTLED_SHARDS,
     CodeItem,
@@ -376,7 +376,7 @@ def _claim(item: RedemptionItem, now: datetime) -> RewardItem:
         elif definition.get("fulfilment") == "generated_code":
             code = "-".join(secrets.token_hex(2).upper() for _ in range(4))  # 64 random bits
         try:
-            with TransactWrite(connection=Connection()) as tx:
+            with TransactWrite(connection=connection()) as tx:
                 stock = definition.get("stock")
                 condition = RewardItem.claimed < int(stock) if stock is not None else RewardItem.pk.exists()
                 tx.update(RewardItem(*RewardItem.key_for(item.reward_id)), actions=[RewardItem.claimed.add(1)],
@@ -427,7 +427,7 @@ def _check_limit(member_id: str, reward: RewardItem) -> None:
 
 def _mark_cancelled(item: RedemptionItem, reward: RewardItem, reversal_id: str, now: datetime) -> None:
     """The redemption cancelled and its stock and per-member count returned, in one transaction."""
-    with TransactWrite(connection=Connection()) as tx:
+    with TransactWrite(connection=connection()) as tx:
         tx.update(item, actions=[RedemptionItem.status.set("cancelled"), RedemptionItem.reversal_id.set(reversal_id),
                                  RedemptionItem.updated_at.set(now)],
                   condition=RedemptionItem.status == "fulfilled")

@@ -98,7 +98,7 @@ def test_a_failing_event_is_retried_alone(local_aws):
     import app
     from chalicelib.events import service
 
-    real = service.process
+    real = service.run
 
     def flaky(event_id, now):
         if event_id == "1" * 26:
@@ -110,8 +110,118 @@ def test_a_failing_event_is_retried_alone(local_aws):
                           datetime.now(UTC))
     batch = [message("flaky", json.dumps({"event_id": "1" * 26})),
              message("fine", json.dumps({"event_id": item.event_id}))]
-    with mock.patch.object(service, "process", flaky):
+    with mock.patch.object(service, "run", flaky):
         reply = app.process_events(sqs_event(batch, "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("p"))
 
     assert failed_ids(reply, batch) == {"flaky"}  # back to the queue, then the DLQ after 5 receives
     assert service.get(brand, item.event_id).status == "processed"
+
+
+def _active(brand: str, points: int):
+    from chalicelib.activities import service as activities
+
+    return activities.create(brand, {"name": "a purchase", "status": "active", "trigger": {"event": "purchase"},
+                                     "reward": {"points": points}}, datetime.now(UTC))
+
+
+def _earned(member_id: str) -> int:
+    from chalicelib.ledger import wiring
+
+    return wiring.store().book(member_id).lifetime_earned
+
+
+def test_a_batch_sends_its_notifications_ten_per_call_and_an_unsent_one_retries_its_event_alone(local_aws):
+    import app
+    from chalicelib import aws, queues
+    from chalicelib.events import service
+
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    _active(brand, 1)
+    members = [member_of(brand) for _ in range(12)]
+    items = [service.accept(brand, {"type": "purchase", "member_id": m, "idempotency_key": f"n{i}"},
+                            datetime.now(UTC)) for i, m in enumerate(members)]
+    batch = [message(f"m{i}", json.dumps({"event_id": item.event_id})) for i, item in enumerate(items)]
+    sqs, notifications = aws.client("sqs"), queues.queue_url("notifications")
+    real_batch, calls = sqs.send_message_batch, []
+
+    def lossy(QueueUrl, Entries):  # boto3 calls it with these names
+        if QueueUrl != notifications:
+            return real_batch(QueueUrl=QueueUrl, Entries=Entries)
+        calls.append(len(Entries))
+        lost = [e for e in Entries if json.loads(e["MessageBody"])["event_id"] == items[3].event_id]
+        reply = real_batch(QueueUrl=QueueUrl, Entries=[e for e in Entries if e not in lost])
+        return {**reply, "Failed": [{"Id": e["Id"], "Code": "InternalError", "SenderFault": False} for e in lost]}
+
+    with mock.patch.object(sqs, "send_message_batch", lossy), \
+            mock.patch.object(sqs, "send_message", side_effect=AssertionError("one send per notification")):
+        reply = app.process_events(sqs_event(batch, "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("p"))
+
+    assert calls == [10, 2]
+    assert failed_ids(reply, batch) == {"m3"}  # retried: its notification was not sent
+    assert service.get(brand, items[3].event_id).status == "accepted"  # not recorded before its notification
+    assert all(service.get(brand, item.event_id).status == "processed" for i, item in enumerate(items) if i != 3)
+    assert _earned(members[3]) == 1  # the grant itself was made (exactly once, replayed below)
+
+    retried = app.process_events(sqs_event([batch[3]], "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("p"))
+
+    assert failed_ids(retried, [batch[3]]) == set()
+    assert service.get(brand, items[3].event_id).status == "processed"
+    assert [_earned(m) for m in members] == [1] * 12  # the replay moved no point twice
+
+
+def test_a_brands_ruleset_version_is_read_once_per_batch_and_a_change_counts_from_the_next(local_aws):
+    import app
+    from chalicelib.activities import service as activities
+    from chalicelib.activities import store
+    from chalicelib.events import service
+
+    brand, other = f"brand-{uuid.uuid4().hex[:8]}", f"brand-{uuid.uuid4().hex[:8]}"
+    activity = _active(brand, 1)
+    _active(other, 1)
+    member, elsewhere = member_of(brand), member_of(other)
+
+    def batch_of(n: int, tag: str) -> list[dict]:
+        return [message(f"{tag}{i}", json.dumps({"event_id": service.accept(
+            brand if i % 2 else other, {"type": "purchase", "member_id": member if i % 2 else elsewhere,
+                                        "idempotency_key": f"{tag}{i}"}, datetime.now(UTC)).event_id}))
+            for i in range(n)]
+
+    first = batch_of(6, "a")
+    with mock.patch.object(store, "ruleset_version", wraps=store.ruleset_version) as version:
+        app.process_events(sqs_event(first, "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("p"))
+    assert sorted(c.args[0] for c in version.call_args_list) == sorted([brand, other])  # once per brand
+
+    assert _earned(member) == 3
+    activities.update(brand, activity.activity_id, {**activity.definition, "reward": {"points": 5}},
+                      datetime.now(UTC))
+    app.process_events(sqs_event(batch_of(2, "b"), "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("p"))
+    assert _earned(member) == 3 + 5  # the change was stored before this batch began: it counts
+
+
+def test_a_batch_reads_its_members_at_once_and_refuses_only_the_events_of_non_members(local_aws):
+    import botocore.client
+
+    from chalicelib import errors
+    from chalicelib.events import service
+    from chalicelib.members import service as members
+
+    brand, other = f"brand-{uuid.uuid4().hex[:8]}", f"brand-{uuid.uuid4().hex[:8]}"
+    a, b, erased = member_of(brand), member_of(brand), member_of(brand)
+    members.erase(erased, datetime.now(UTC))
+    email = f"{uuid.uuid4().hex}@example.com"
+    invited, _, _ = members.create_or_enrol({"email": email}, other, "api", datetime.now(UTC))
+    assert members.create_or_invite({"email": email}, brand, datetime.now(UTC))[1].invited  # no consent yet
+    named = [a, b, a, invited.member_id, erased, "0" * 26, b]
+    real = botocore.client.BaseClient._make_api_call
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+        results = service.accept_batch(brand, [{"type": "purchase", "member_id": m, "idempotency_key": f"r{i}"}
+                                               for i, m in enumerate(named)], datetime.now(UTC))
+
+    operations = [c.args[1] for c in made.call_args_list]
+    assert operations.count("BatchGetItem") == 2  # profiles, enrolments: not two reads per event
+    assert "GetItem" not in operations
+    assert operations.count("PutItem") == 4
+    refused = [i for i, r in enumerate(results) if isinstance(r, errors.PunchcardError)]
+    assert refused == [3, 4, 5]
+    assert {results[i].code for i in refused} == {"member_not_found"}
+    assert [results[i].member_id for i in (0, 1, 2, 6)] == [a, b, a, b]
