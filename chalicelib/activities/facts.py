@@ -2,8 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
+
+_profiles: ContextVar[dict[str, Any] | None] = ContextVar("batch_profiles", default=None)
+
+
+@contextmanager
+def profiles_read_for_batch(member_ids: list[str]) -> Iterator[None]:
+    """Within: :func:`member_facts` takes these members' profiles from one BatchGetItem made
+    now, not one GetItem per event (a profile as of the batch's start, as its ruleset)."""
+    from chalicelib.members.store import ProfileItem
+    from chalicelib.observability import logger
+
+    known = None
+    if member_ids:
+        try:
+            found = {p.member_id: p for p in ProfileItem.batch_get(
+                [ProfileItem.key_for(m) for m in dict.fromkeys(member_ids)], consistent_read=True)}
+            known = {m: found.get(m) for m in member_ids}
+        except Exception:  # each event reads its member's profile instead
+            logger.exception("batch read of the profiles failed")
+    token = _profiles.set(known)
+    try:
+        yield
+    finally:
+        _profiles.reset(token)
 
 
 def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
@@ -14,7 +41,8 @@ def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
     from chalicelib.members import store as members
     from chalicelib.tiers import service as tiers
 
-    profile = members.get_profile(member_id)
+    known = _profiles.get()
+    profile = known[member_id] if known is not None and member_id in known else members.get_profile(member_id)
     if profile is None or profile.status != "active":
         return {}
     lifetime_earned = wiring.store().lifetime_earned(member_id)

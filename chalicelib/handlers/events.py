@@ -72,19 +72,29 @@ def _process_events(records) -> list[str]:
     """Run every event of the batch, send their notifications (ten per call), then record
     each: the ids of the messages to retry."""
     from chalicelib import queues
+    from chalicelib.activities import facts
     from chalicelib.activities import service as activities
     from chalicelib.events import service
 
-    retry, ran = [], []
-    with activities.one_check_per_batch():
+    retry, ran, ids = [], [], {}
+    for record in records:
+        try:
+            ids[record.message_id] = _event_id(record.body)
+        except PoisonMessage as e:
+            _poison("events", record, e)
+    try:
+        items = service.load(list(ids.values()))
+    except Exception:  # read one by one below instead
+        logger.exception("batch read of the events failed")
+        items = {}
+    with activities.one_check_per_batch(), \
+            facts.profiles_read_for_batch([item.member_id for item in items.values()]):
         for record in records:
-            try:
-                event_id = _event_id(record.body)
-            except PoisonMessage as e:
-                _poison("events", record, e)
+            event_id = ids.get(record.message_id)
+            if event_id is None:
                 continue
             try:
-                processed = service.run(event_id, datetime.now(UTC))
+                processed = service.run(event_id, datetime.now(UTC), items.get(event_id))
                 if processed is None:
                     raise PoisonMessage(f"no event {event_id}")
                 ran.append((record, event_id, processed))

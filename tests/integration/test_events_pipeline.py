@@ -100,10 +100,10 @@ def test_a_failing_event_is_retried_alone(local_aws):
 
     real = service.run
 
-    def flaky(event_id, now):
+    def flaky(event_id, now, item=None):
         if event_id == "1" * 26:
             raise RuntimeError("DynamoDB throttled")
-        return real(event_id, now)
+        return real(event_id, now, item)
 
     brand = f"brand-{uuid.uuid4().hex[:8]}"
     item = service.accept(brand, {"type": "purchase", "member_id": member_of(brand), "idempotency_key": "k3"},
@@ -225,3 +225,26 @@ def test_a_batch_reads_its_members_at_once_and_refuses_only_the_events_of_non_me
     assert refused == [3, 4, 5]
     assert {results[i].code for i in refused} == {"member_not_found"}
     assert [results[i].member_id for i in (0, 1, 2, 6)] == [a, b, a, b]
+
+
+def test_a_batch_reads_its_events_and_their_members_profiles_at_once(local_aws):
+    import botocore.client
+
+    import app
+    from chalicelib.events import service
+
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    _active(brand, 2)
+    members = [member_of(brand) for _ in range(3)]
+    batch = [message(f"p{i}", json.dumps({"event_id": service.accept(
+        brand, {"type": "purchase", "member_id": members[i % 3], "idempotency_key": f"p{i}"}, datetime.now(UTC)
+    ).event_id})) for i in range(6)] + [message("gone", json.dumps({"event_id": "2" * 26}))]
+    real = botocore.client.BaseClient._make_api_call
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+        reply = app.process_events(sqs_event(batch, "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("p"))
+
+    assert failed_ids(reply, batch) == set()  # "gone" is dead-lettered
+    gets = [c.args[2]["Key"]["sk"]["S"] for c in made.call_args_list if c.args[1] == "GetItem"]
+    assert gets.count("EVENT") == 1  # the missing event's own read: the others came in one BatchGetItem
+    assert "PROFILE" not in gets
+    assert [_earned(m) for m in members] == [4, 4, 4]
