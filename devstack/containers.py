@@ -28,7 +28,9 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
-def _boot() -> None:
+def _boot(niceness: int = 0) -> None:
+    if niceness:
+        os.nice(niceness)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is for the stack, which stops us
     # A killed stack takes its containers with it. Not PR_SET_PDEATHSIG: that fires when the
     # *thread* that spawned us ends, and containers are spawned from short-lived request threads.
@@ -39,9 +41,12 @@ def _boot() -> None:
 class Pool:
     """The containers of one function."""
 
-    def __init__(self, name: str, concurrency: int) -> None:
+    def __init__(self, name: str, concurrency: int, niceness: int = 0) -> None:
+        """``niceness``: the containers' CPU priority below the stack's (Lambda runs a queue's
+        consumers on other machines than the API; on one laptop they share its cores, and a
+        positive niceness lets the API answer first while the drain takes the rest)."""
         self.name, self.concurrency = name, concurrency
-        self._executor = ProcessPoolExecutor(max_workers=concurrency, initializer=_boot,
+        self._executor = ProcessPoolExecutor(max_workers=concurrency, initializer=_boot, initargs=(niceness,),
                                              mp_context=multiprocessing.get_context("spawn"))
 
     def call(self, fn, *args) -> Any:

@@ -17,6 +17,7 @@ from devstack.environment import ROOT
 from devstack.moto_server import MotoServer
 
 log = logging.getLogger("devstack")
+QUEUE_NICENESS = 10  # queue consumers yield the cores to the API (see containers.Pool)
 
 
 @dataclass
@@ -142,7 +143,7 @@ class LocalStack:
             queue = by_name.get(handler.queue)
             if queue is None:
                 raise RuntimeError(f"handler {handler.name} reads {handler.queue!r}, which no QueueSpec defines")
-            pool = Pool(handler.name, self.options.queue_concurrency)
+            pool = Pool(handler.name, self.options.queue_concurrency, niceness=QUEUE_NICENESS)
             self.pools.append(pool)
             for index in range(self.options.queue_concurrency):
                 poller = QueuePoller(handler, queue.url, queue.arn, self._stop, pool, index=index)

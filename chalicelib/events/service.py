@@ -113,7 +113,9 @@ def store_event(brand_id: str, body: dict[str, Any], now: datetime,
     if stored.request_hash != digest:
         raise ExistsWithDifferentFields("This idempotency_key was used with another event.",
                                         details={"id": eid, "idempotency_key": key})
-    return stored, False
+    # Our own put, whose reply was lost and which the client retried into its own condition
+    # (the item bears this call's accepted_at): still new, so it must be sent, not left to the sweeper.
+    return stored, stored.accepted_at == now
 
 
 def _enqueue(items: list[EventItem]) -> None:

@@ -248,3 +248,28 @@ def test_a_batch_reads_its_events_and_their_members_profiles_at_once(local_aws):
     assert gets.count("EVENT") == 1  # the missing event's own read: the others came in one BatchGetItem
     assert "PROFILE" not in gets
     assert [_earned(m) for m in members] == [4, 4, 4]
+
+
+def test_a_put_whose_reply_was_lost_and_retried_into_its_own_condition_still_sends_the_event(local_aws, sqs):
+    """botocore retries a PutItem whose reply it did not get; the retry fails the put's own
+    condition. The event is new all the same: it is enqueued now, not 5 minutes later by the sweeper."""
+    from chalicelib import queues
+    from chalicelib.events import service
+    from chalicelib.store.events import EventItem
+
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    real = EventItem.save
+
+    def lost_reply(self, *args, **kwargs):
+        real(self, *args, **kwargs)  # written...
+        return real(self, *args, **kwargs)  # ...and retried: ConditionalCheckFailed
+
+    with mock.patch.object(queues, "send_batch") as sent, mock.patch.object(EventItem, "save", lost_reply):
+        item = service.accept(brand, {"type": "purchase", "member_id": member_of(brand), "idempotency_key": "lost"},
+                              datetime.now(UTC))
+        again = service.accept(brand, {"type": "purchase", "member_id": item.member_id, "idempotency_key": "lost"},
+                               datetime.now(UTC))
+
+    assert again.event_id == item.event_id
+    # sent once: the second accept is a client retry (answered, not resent)
+    assert [c.args[1] for c in sent.call_args_list] == [[{"event_id": item.event_id}]]
