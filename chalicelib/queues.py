@@ -28,10 +28,9 @@ def send(logical: str, body: dict[str, Any], *, delay_seconds: int = 0) -> str:
 
 def send_batch(logical: str, bodies: list[dict[str, Any]]) -> None:
     """Put up to 10 JSON messages on a queue in one call; raises if any was not sent."""
-    reply = aws.client("sqs").send_message_batch(QueueUrl=queue_url(logical), Entries=[
-        {"Id": str(i), "MessageBody": json.dumps(body, separators=(",", ":"))} for i, body in enumerate(bodies)])
-    if reply.get("Failed"):
-        raise RuntimeError(f"{len(reply['Failed'])} of {len(bodies)} messages not sent: {reply['Failed'][0]}")
+    unsent = send_all(logical, {str(i): body for i, body in enumerate(bodies)})
+    if unsent:
+        raise RuntimeError(f"{len(unsent)} of {len(bodies)} messages not sent: {next(iter(unsent.values()))}")
 
 
 def send_all(logical: str, bodies: dict[str, dict[str, Any]]) -> dict[str, str]:

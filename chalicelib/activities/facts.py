@@ -15,17 +15,15 @@ _profiles: ContextVar[dict[str, Any] | None] = ContextVar("batch_profiles", defa
 def profiles_read_for_batch(member_ids: list[str]) -> Iterator[None]:
     """Within: :func:`member_facts` takes these members' profiles from one BatchGetItem made
     now, not one GetItem per event (a profile as of the batch's start, as its ruleset)."""
-    from chalicelib.members.store import ProfileItem
+    from chalicelib.members import store as members
     from chalicelib.observability import logger
 
     known = None
-    if member_ids:
-        try:
-            found = {p.member_id: p for p in ProfileItem.batch_get(
-                [ProfileItem.key_for(m) for m in dict.fromkeys(member_ids)], consistent_read=True)}
-            known = {m: found.get(m) for m in member_ids}
-        except Exception:  # each event reads its member's profile instead
-            logger.exception("batch read of the profiles failed")
+    try:
+        found = members.profiles(member_ids)
+        known = {m: found.get(m) for m in member_ids}
+    except Exception:  # each event reads its member's profile instead
+        logger.exception("batch read of the profiles failed")
     token = _profiles.set(known)
     try:
         yield

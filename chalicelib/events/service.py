@@ -70,11 +70,9 @@ def _resolve_member(brand_id: str, body: dict[str, Any], known: Members | None =
     from chalicelib.members import store as member_store
 
     member_id = _member_id(brand_id, body)
-    if known is not None and member_id in known:
-        profile, enrolment = known[member_id]
-    else:
-        profile = member_store.get_profile(member_id)
-        enrolment = member_store.get_enrolment(member_id, brand_id) if profile is not None else None
+    if known is None or member_id not in known:
+        known = member_store.profiles_and_enrolments([member_id], brand_id)
+    profile, enrolment = known[member_id]
     if profile is None or enrolment is None or profile.status != "active":
         raise errors.NotFound("No such member in this brand's program.", code="member_not_found",
                               details={"member_id": member_id})

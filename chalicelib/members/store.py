@@ -38,18 +38,24 @@ def get_profile(member_id: str) -> ProfileItem | None:
         return None
 
 
+def profiles(member_ids: list[str]) -> dict[str, ProfileItem]:
+    """Many members' profiles (those that exist) in one strongly consistent BatchGetItem per 100."""
+    if not member_ids:
+        return {}
+    keys = [ProfileItem.key_for(m) for m in dict.fromkeys(member_ids)]
+    return {item.member_id: item for item in ProfileItem.batch_get(keys, consistent_read=True)}
+
+
 def profiles_and_enrolments(member_ids: list[str], brand_id: str) -> dict[str, tuple[ProfileItem | None,
                                                                                   EnrolmentItem | None]]:
     """Many members' profiles and enrolments with ``brand_id`` in two strongly consistent
     BatchGetItem calls per 100 members, not two GetItem calls per member (a pending invitation
     is no enrolment, as in :func:`get_enrolment`)."""
-    found: dict[str, list] = {m: [None, None] for m in dict.fromkeys(member_ids)}
-    for item in ProfileItem.batch_get([ProfileItem.key_for(m) for m in found], consistent_read=True):
-        found[item.member_id][0] = item
-    for item in EnrolmentItem.batch_get([EnrolmentItem.key_for(m, brand_id) for m in found], consistent_read=True):
-        if not item.invited:
-            found[item.pk.removeprefix("MEMBER#")][1] = item
-    return {m: (profile, enrolment) for m, (profile, enrolment) in found.items()}
+    found = profiles(member_ids)
+    enrolled = {item.pk.removeprefix("MEMBER#"): item for item in EnrolmentItem.batch_get(
+        [EnrolmentItem.key_for(m, brand_id) for m in found], consistent_read=True) if not item.invited} \
+        if found else {}
+    return {m: (found.get(m), enrolled.get(m)) for m in member_ids}
 
 
 def enrolment_or_invitation(member_id: str, brand_id: str) -> EnrolmentItem | None:
