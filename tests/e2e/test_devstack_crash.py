@@ -3,6 +3,7 @@ and no member login, and the stack picks up where it was within seconds of the r
 
 from __future__ import annotations
 
+import ctypes.util
 import json
 import signal
 import threading
@@ -11,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import aws_client, wait_until
+from tests.e2e.conftest import aws_client, descendants, wait_until
 from tests.e2e.helpers import call, sign_up_and_log_in
 from tests.e2e.test_local_stack import queue_url, running_as_stack, system_record
 
@@ -51,6 +52,10 @@ def test_kill_9_mid_stream_loses_nothing(new_stack):
     while len(accepted) <= 20 and time.monotonic() < deadline:
         time.sleep(0.1)
     late = sign_up_and_log_in(stack)  # made a moment before the kill
+    late_profile = call(stack, "GET", "/v1/me", late["id_token"])
+    assert late_profile.status_code == 200, late_profile.text
+    if ctypes.util.find_library("eatmydata"):  # make deps installs it: DynamoDB Local skips fsync
+        assert any("libeatmydata" in _maps(pid) for pid in descendants(running.process.pid) if _is_java(pid))
     running.stop(signal.SIGKILL)
     sender.join(10)
     assert running.leftovers() == set()
@@ -62,6 +67,11 @@ def test_kill_9_mid_stream_loses_nothing(new_stack):
     for member in (early, late):
         login = call(again, "POST", "/v1/auth/login", json={"email": member["email"], "password": member["password"]})
         assert login.status_code == 200, (member["email"], login.text)
+    # written to DynamoDB Local a moment before the kill (without an fsync): still there
+    after = call(again, "GET", "/v1/me", call(again, "POST", "/v1/auth/login", json={
+        "email": late["email"], "password": late["password"]}).json()["id_token"])
+    assert after.status_code == 200
+    assert after.json() == late_profile.json()
     missing = set(accepted)
 
     def all_processed():
@@ -77,3 +87,17 @@ def test_kill_9_mid_stream_loses_nothing(new_stack):
     assert [json.loads(m["Body"])["args"]["id"] for m in waiting] == [dead]
     running.stop()
     assert running.leftovers() == set()
+
+
+def _is_java(pid: int) -> bool:
+    try:
+        return b"java" in open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return False
+
+
+def _maps(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/maps").read()
+    except OSError:
+        return ""
