@@ -12,13 +12,14 @@ Queries, read in parallel.
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib import aws, config
 from chalicelib.analytics import model
-from chalicelib.notify.dispatch import listen, occurred_at
+from chalicelib.notify.dispatch import batched, listen, occurred_at
 from chalicelib.store import applied
 
 SHARDS = 8
@@ -37,21 +38,59 @@ def day_key(brand_id: str, shard: int, day: str) -> dict[str, Any]:
     return _key(f"STATS#{brand_id}#{shard}", f"D#{day}")
 
 
-def record(message: dict[str, Any]) -> bool:
-    """Count one notification on its brand's day, once. False: nothing to count, or counted before."""
-    counts = {name: value for name, value in model.counters(message).items() if value}
-    if not counts or not isinstance(message.get("brand_id"), str):
-        return False
-    at = occurred_at(message)
-    shard = zlib.crc32(message["id"].encode()) % SHARDS
+def _counts(message: dict[str, Any]) -> dict[str, int]:
+    """What the message adds ({} for nothing to count)."""
+    if not isinstance(message.get("brand_id"), str):
+        return {}
+    return {name: value for name, value in model.counters(message).items() if value}
+
+
+def _day(message: dict[str, Any]) -> tuple[str, int, str]:
+    """(brand, shard, day) of the counters the message adds to."""
+    day = model.day_of(occurred_at(message), config.program_timezone())
+    return message["brand_id"], zlib.crc32(message["id"].encode()) % SHARDS, day
+
+
+def _add(key: tuple[str, int, str], counts: dict[str, int]) -> dict[str, Any]:
     names = {f"#c{i}": name for i, name in enumerate(counts)}
-    update = {"Update": {
-        "TableName": _table(), "Key": day_key(message["brand_id"], shard, model.day_of(at, config.program_timezone())),
+    return {"Update": {
+        "TableName": _table(), "Key": day_key(*key),
         "UpdateExpression": "ADD " + ", ".join(f"{alias} :v{i}" for i, alias in enumerate(names)),
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": {f":v{i}": {"N": str(v)} for i, v in enumerate(counts.values())}}}
-    items = [applied.marker(_table(), message["id"], at), update]
+
+
+def record(message: dict[str, Any]) -> bool:
+    """Count one notification on its brand's day, once. False: nothing to count, or counted before."""
+    counts = _counts(message)
+    if not counts:
+        return False
+    items = [applied.marker(_table(), message["id"], occurred_at(message)), _add(_day(message), counts)]
     return applied.apply_once(lambda: items, "The day's counters are busy; the message will be retried.")
+
+
+MAX_ITEMS = 100  # a transaction's limit
+
+
+@batched(record)
+def record_all(messages: list[dict[str, Any]]) -> set[str]:
+    """Count a batch's notifications in one transaction: every message's marker, and one update
+    per day item with the batch's counters on it summed (not a transaction per message, ~6 ms
+    of DynamoDB Local's CPU each, 2 write units per item in the cloud). Returns the ids counted
+    (then no message of the batch is counted again); empty when the transaction is cancelled (a
+    message counted before, a conflict): nothing was written, and each is counted alone."""
+    countable: dict[str, dict[str, Any]] = {}
+    for message in messages:
+        if _counts(message):
+            countable.setdefault(message["id"], message)  # a duplicate within the batch counts once
+    sums: dict[tuple[str, int, str], Counter[str]] = {}
+    for message in countable.values():
+        sums.setdefault(_day(message), Counter()).update(_counts(message))
+    if len(countable) < 2 or len(countable) + len(sums) > MAX_ITEMS:
+        return set()
+    items = [applied.marker(_table(), message_id, occurred_at(message)) for message_id, message in countable.items()]
+    items += [_add(key, dict(counts)) for key, counts in sums.items()]
+    return set(countable) if applied.commit_if_new(items) else set()
 
 
 for _type in ("points.earned", "event.processed", "event.failed", "points.reversed", "points.adjusted",

@@ -136,7 +136,12 @@ def process_events(event) -> dict[str, Any]:
 
 
 def process_notifications(event) -> dict[str, Any]:
-    return process_batch(event, _process_notification)
+    """The batch's listeners with a batch form first (analytics: one transaction for the batch),
+    then each message through the rest; a failing message is retried alone."""
+    from chalicelib.notify import dispatch
+
+    with dispatch.batch([record.get("body", "") for record in event.to_dict().get("Records", [])]):
+        return process_batch(event, _process_notification)
 
 
 def sweep_events(event) -> None:

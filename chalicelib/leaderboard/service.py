@@ -28,7 +28,8 @@ from typing import Any
 from chalicelib import aws, config, errors
 from chalicelib.ids import shard_of
 from chalicelib.leaderboard import model
-from chalicelib.notify.dispatch import listen, occurred_at
+from chalicelib.notify import dispatch
+from chalicelib.notify.dispatch import batched, listen, occurred_at
 from chalicelib.store import applied
 
 HIST_SHARDS = 8
@@ -81,17 +82,49 @@ def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: dateti
     ``message_id``. Scores never go below 0. Returns False if the message was counted before."""
     boards = model.boards(brand_id, at, config.program_timezone())
     shard = shard_of(member_id, HIST_SHARDS)
+    keys = [score_key(b, member_id) for b in boards]
+    read_ahead = dispatch.scratch().get(SCORES)  # the batch's scores, read at once (prefetch)
+    new: dict[str, int] = {}
 
-    def build() -> list[dict[str, Any]]:  # from fresh reads: a concurrent message of this member may have moved them
-        stored = {item["pk"]["S"]: int(item["points"]["N"]) for item in
-                  _batch_get([score_key(b, member_id) for b in boards], consistent=True)}
+    def build() -> list[dict[str, Any]]:
+        if read_ahead is not None and not new and all(k["pk"]["S"] in read_ahead for k in keys):
+            stored = {k["pk"]["S"]: read_ahead[k["pk"]["S"]] for k in keys}  # first attempt only
+        else:  # fresh reads: a concurrent message of this member may have moved them
+            stored = {item["pk"]["S"]: int(item["points"]["N"]) for item in _batch_get(keys, consistent=True)}
         items = [applied.marker(_table(), message_id, at)]
         for board in boards:
-            old = stored.get(f"LB#{board}#{member_id}")
-            items += _moves(board, member_id, shard, old, max(0, (old or 0) + delta))
+            pk = f"LB#{board}#{member_id}"
+            old = stored.get(pk)
+            new[pk] = max(0, (old or 0) + delta)
+            items += _moves(board, member_id, shard, old, new[pk])
         return items
 
-    return applied.apply_once(build, "The member's scores kept moving; the message will be retried.")
+    done = applied.apply_once(build, "The member's scores kept moving; the message will be retried.")
+    if done and read_ahead is not None:
+        read_ahead.update(new)  # what the next message of this member in the batch starts from
+    return done
+
+
+SCORES = "leaderboard.scores"  # dispatch.scratch(): pk -> points (None: no item) as read for the batch
+
+
+def prefetch(messages: list[dict[str, Any]]) -> set[str]:
+    """Read the scores of every member of a batch on every board their messages move, in one
+    strongly consistent BatchGet (not one per message): :func:`apply` starts from these, and
+    reads again only if its transaction is refused (it is conditioned on the scores read, so a
+    stale read can cost a retry, never a wrong score). Handles no message by itself."""
+    zone, keys = config.program_timezone(), {}
+    for message in messages:
+        try:
+            for board in model.boards(message["brand_id"], occurred_at(message), zone):
+                key = score_key(board, message["member_id"])
+                keys[key["pk"]["S"]] = key
+        except (KeyError, TypeError, ValueError):
+            continue  # a malformed message fails on its own, later
+    if keys and len(keys) <= 100:
+        found = {item["pk"]["S"]: int(item["points"]["N"]) for item in _batch_get(list(keys.values()), consistent=True)}
+        dispatch.scratch()[SCORES] = {pk: found.get(pk) for pk in keys}
+    return set()
 
 
 def _moves(board: str, member_id: str, shard: int, old: int | None, new: int) -> list[dict[str, Any]]:
@@ -136,6 +169,9 @@ def _moves(board: str, member_id: str, shard: int, old: int | None, new: int) ->
 @listen("points.earned")
 def _earned(message: dict[str, Any]) -> None:
     apply(message["id"], message["member_id"], message["brand_id"], int(message["points"]), occurred_at(message))
+
+
+batched(_earned)(prefetch)
 
 
 @listen("points.reversed")

@@ -28,6 +28,19 @@ def marker(table: str, message_id: str, at: datetime) -> dict[str, Any]:
         "ConditionExpression": "attribute_not_exists(pk)"}}
 
 
+def commit_if_new(items: list[dict[str, Any]]) -> bool:
+    """One attempt at a transaction that holds several messages' markers and changes. False if
+    it was cancelled (a marker existed, a condition failed, a conflict): nothing was written,
+    and each message can then be applied alone with :func:`apply_once`."""
+    try:
+        aws.client("dynamodb").transact_write_items(TransactItems=items)
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        return False
+    return True
+
+
 def apply_once(build: Callable[[], list[dict[str, Any]]], busy: str) -> bool:
     """Commit ``build()`` (the marker first, then the changes) as one transaction. False: the
     marker existed (applied before). Any other cancellation (a conflicting transaction, a

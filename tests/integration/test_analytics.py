@@ -3,10 +3,14 @@ exactly once and summed into the same figures a reference computes from the mess
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
 
 from chalicelib.analytics import model
 
@@ -69,6 +73,84 @@ def test_random_notifications_redelivered_and_concurrent_count_exactly_once(loca
     assert result["totals"]["events"] == sum(1 for m in messages if m["type"] in ("points.earned", "event.processed"))
     # the other brand's earning is not in this brand's figures, and is in its own
     assert service.daily(other, 10, today)["totals"]["events"] == 1
+
+
+@pytest.fixture
+def analytics_only(monkeypatch):
+    """Notifications reach only the analytics (the leaderboard's program-wide boards are shared
+    by every test and checked against brute force elsewhere)."""
+    from chalicelib.analytics import service
+    from chalicelib.notify import dispatch
+
+    dispatch._load_listeners()
+    monkeypatch.setattr(dispatch, "_listeners", {kind: [f for f in found if f is service.record]
+                                                 for kind, found in dispatch._listeners.items()})
+
+
+def _deliver_batch(messages: list[dict]) -> None:
+    """As the notifications consumer does: the batch forms first, then each message."""
+    from chalicelib.notify import dispatch
+
+    bodies = [json.dumps(m) for m in messages]
+    with dispatch.batch(bodies):
+        for body in bodies:
+            dispatch.dispatch(body)
+
+
+def _reference(messages, today):
+    return model.summary([(model.day_of(datetime.fromisoformat(m["at"]), "UTC"), model.counters(m))
+                          for m in messages], today - timedelta(days=10), today, {})
+
+
+def test_batches_redelivered_overlapping_and_concurrent_count_exactly_once(local_aws, analytics_only):
+    from chalicelib.analytics import service
+
+    rng, now = random.Random(20261203), datetime.now(UTC)
+    brand_id = f"brand-{uuid.uuid4().hex[:8]}"
+    messages = [random_message(rng, brand_id, now, n) for n in range(200)]
+    for message in messages:
+        message["member_id"] = f"M{rng.randint(0, 9)}"
+    deliveries = messages + rng.sample(messages, 80)  # redelivered, some in a batch with new ones
+    rng.shuffle(deliveries)
+    deliveries[5] = deliveries[4]  # a duplicate within one batch
+    batches = [deliveries[i:i + 10] for i in range(0, len(deliveries), 10)]
+    threads = [threading.Thread(target=lambda chunk: [_deliver_batch(b) for b in chunk], args=(batches[i::5],))
+               for i in range(5)]  # five consumers at once, as Lambda runs them
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    today = service.today(now)
+    result, reference = service.daily(brand_id, 11, today), _reference(messages, today)
+    assert (result["days"], result["totals"], result["channels"], result["top_activities"]) == (
+        reference["days"], reference["totals"], reference["channels"], reference["top_activities"])
+
+
+def test_a_new_batch_is_counted_in_one_transaction_and_a_redelivery_counts_nothing(local_aws, analytics_only):
+    import botocore.client
+
+    from chalicelib.analytics import service
+
+    rng, now = random.Random(7), datetime.now(UTC)
+    brand_id = f"brand-{uuid.uuid4().hex[:8]}"
+    messages = [random_message(rng, brand_id, now, n) | {"type": "event.processed", "status": "processed"}
+                for n in range(10)]
+    real = botocore.client.BaseClient._make_api_call
+
+    def transactions(batch):
+        with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+            _deliver_batch(batch)
+        return [c for c in made.call_args_list if c.args[1] == "TransactWriteItems"]
+
+    first = transactions(messages)
+    assert len(first) == 1  # not one per message
+    assert len(first[0].args[2]["TransactItems"]) <= 10 + 10  # ten markers, a day item each at most
+    new = random_message(rng, brand_id, now, 99) | {"type": "event.processed", "status": "rejected"}
+    again = transactions([*messages[5:], new])
+    assert len(again) == 1 + 6  # the batch's, cancelled by the counted markers; then each alone
+    today = service.today(now)
+    assert service.daily(brand_id, 11, today)["totals"]["events"] == 11
 
 
 def test_a_range_starts_and_ends_where_asked(local_aws):

@@ -3,10 +3,12 @@ deliveries; every rank and the top N match a brute-force reference."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import uuid
 from datetime import UTC, datetime
+from unittest import mock
 
 from chalicelib import errors
 from chalicelib.leaderboard import model
@@ -78,6 +80,48 @@ def test_concurrent_messages_for_one_member_all_count_exactly_once(local_aws):
 
     assert service.standing(board, member) == {"rank": 1, "points": 112}  # 16 messages of 7, each once
     assert service.standing(board, other) == {"rank": 2, "points": 100}
+
+
+def _deliver_batch(messages: list[dict]) -> None:
+    from chalicelib.notify import dispatch
+
+    bodies = [json.dumps(m) for m in messages]
+    with dispatch.batch(bodies):
+        for body in bodies:
+            dispatch.dispatch(body)
+
+
+def test_batches_read_their_scores_at_once_and_still_count_each_message_exactly_once(local_aws):
+    import botocore.client
+
+    from chalicelib.leaderboard import service
+
+    rng, brand_id, now = random.Random(20261203), f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    members = [f"m{uuid.uuid4().hex[:10]}" for _ in range(8)]  # few: a batch often holds one member twice
+    messages = [{"type": "points.earned", "id": f"b-{n}-{uuid.uuid4().hex[:6]}", "member_id": rng.choice(members),
+                 "brand_id": brand_id, "points": rng.randint(1, 500), "at": now.isoformat()} for n in range(240)]
+    deliveries = messages + rng.sample(messages, 60)  # some redelivered, in a later batch
+    rng.shuffle(deliveries)
+    batches = [deliveries[i:i + 10] for i in range(0, len(deliveries), 10)]
+    real = botocore.client.BaseClient._make_api_call
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+        _deliver_batch(batches[0])
+    reads = [c for c in made.call_args_list if c.args[1] in ("BatchGetItem", "GetItem", "Query")]
+    assert len(reads) == 1  # the batch's scores, once; no message read its own
+    threads = [threading.Thread(target=lambda chunk: [_deliver_batch(b) for b in chunk], args=(batches[1 + i::4],))
+               for i in range(4)]  # four consumers at once: read-ahead scores go stale under them
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    scores = dict.fromkeys(members, 0)
+    for message in messages:
+        scores[message["member_id"]] += message["points"]
+    expected = reference_ranks(scores)
+    board = model.board(f"B.{brand_id}", "all", now, "UTC")
+    assert {m: service.standing(board, m) for m in members} == {
+        m: {"rank": expected[m], "points": scores[m]} for m in members}
 
 
 def test_members_show_the_name_they_chose_or_an_anonymous_one(local_aws):
