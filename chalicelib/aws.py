@@ -14,6 +14,11 @@ from typing import Any
 
 from chalicelib import config
 
+# Connections kept per client. botocore's default, 10, is less than the threads that share a
+# client: the local stack's 15 queue pollers, a batch accept's 8 threads, the dashboard's 8
+# parallel queries; past it urllib3 drops connections and opens new ones on every request.
+MAX_POOL_CONNECTIONS = 32
+
 _lock = threading.Lock()
 _clients: dict[tuple[str, str, str | None], Any] = {}
 _session: Any = None
@@ -38,7 +43,10 @@ def client(service: str) -> Any:
                 import boto3  # imported on first use: keeps cold start off the import path
 
                 _session = boto3.session.Session()
-            found = _session.client(service, region_name=key[1])
+            from botocore.config import Config
+
+            found = _session.client(service, region_name=key[1],
+                                    config=Config(max_pool_connections=MAX_POOL_CONNECTIONS))
             _clients[key] = found
         return found
 
