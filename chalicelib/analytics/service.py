@@ -79,13 +79,13 @@ def record_all(messages: list[dict[str, Any]]) -> set[str]:
     of DynamoDB Local's CPU each, 2 write units per item in the cloud). Returns the ids counted
     (then no message of the batch is counted again); empty when the transaction is cancelled (a
     message counted before, a conflict): nothing was written, and each is counted alone."""
-    countable: dict[str, dict[str, Any]] = {}
-    for message in messages:
-        if _counts(message):
-            countable.setdefault(message["id"], message)  # a duplicate within the batch counts once
+    countable: dict[str, dict[str, Any]] = {}  # id -> message; a duplicate within the batch counts once
     sums: dict[tuple[str, int, str], Counter[str]] = {}
-    for message in countable.values():
-        sums.setdefault(_day(message), Counter()).update(_counts(message))
+    for message in messages:
+        counts = _counts(message)
+        if counts and message["id"] not in countable:
+            countable[message["id"]] = message
+            sums.setdefault(_day(message), Counter()).update(counts)
     if len(countable) < 2 or len(countable) + len(sums) > MAX_ITEMS:
         return set()
     items = [applied.marker(_table(), message_id, occurred_at(message)) for message_id, message in countable.items()]

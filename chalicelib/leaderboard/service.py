@@ -83,17 +83,17 @@ def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: dateti
     boards = model.boards(brand_id, at, config.program_timezone())
     shard = shard_of(member_id, HIST_SHARDS)
     keys = [score_key(b, member_id) for b in boards]
+    pks = [key["pk"]["S"] for key in keys]
     read_ahead = dispatch.scratch().get(SCORES)  # the batch's scores, read at once (prefetch)
     new: dict[str, int] = {}
 
     def build() -> list[dict[str, Any]]:
-        if read_ahead is not None and not new and all(k["pk"]["S"] in read_ahead for k in keys):
-            stored = {k["pk"]["S"]: read_ahead[k["pk"]["S"]] for k in keys}  # first attempt only
+        if read_ahead is not None and not new and all(pk in read_ahead for pk in pks):
+            stored = {pk: read_ahead[pk] for pk in pks}  # first attempt only
         else:  # fresh reads: a concurrent message of this member may have moved them
             stored = {item["pk"]["S"]: int(item["points"]["N"]) for item in _batch_get(keys, consistent=True)}
         items = [applied.marker(_table(), message_id, at)]
-        for board in boards:
-            pk = f"LB#{board}#{member_id}"
+        for board, pk in zip(boards, pks, strict=True):
             old = stored.get(pk)
             new[pk] = max(0, (old or 0) + delta)
             items += _moves(board, member_id, shard, old, new[pk])

@@ -19,6 +19,7 @@ import contextlib
 import json
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,8 +33,15 @@ TYPES = frozenset({"points.earned", "event.processed", "event.failed", "points.r
 _listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
 # a listener's batch form: the batch's messages for it -> the ids it handled
 _batch_forms: dict[Callable, Callable[[list[dict[str, Any]]], set[str]]] = {}
-_handled: ContextVar[dict[Callable, set[str]]] = ContextVar("handled", default={})  # noqa: B039 (never mutated)
-_scratch: ContextVar[dict[str, Any] | None] = ContextVar("scratch", default=None)
+
+
+@dataclass
+class _Batch:
+    handled: dict[Callable, set[str]] = field(default_factory=dict)  # listener -> ids its batch form did
+    scratch: dict[str, Any] = field(default_factory=dict)  # what listeners keep for the rest of the batch
+
+
+_current: ContextVar[_Batch | None] = ContextVar("batch", default=None)
 
 
 def listen(message_type: str) -> Callable:
@@ -97,29 +105,27 @@ def batch(bodies: list[str]) -> Iterator[None]:
     for body in bodies:
         with contextlib.suppress(PoisonMessage):  # dispatched alone, it goes to the dead-letter queue
             messages.append(parse(body))
-    handled: dict[Callable, set[str]] = {}
-    scratch = _scratch.set({})
-    for listener, form in _batch_forms.items():
-        mine = [m for m in messages if listener in _listeners.get(m["type"], ())]
-        if mine:
-            try:
-                handled[listener] = form(mine)
-            except Exception:  # each message alone, through the listener itself
-                logger.warning("a batch form failed; its messages go one by one",
-                               extra={"listener": listener.__qualname__}, exc_info=True)
-    token = _handled.set(handled)
+    current = _Batch()
+    token = _current.set(current)
     try:
+        for listener, form in _batch_forms.items():
+            mine = [m for m in messages if listener in _listeners.get(m["type"], ())]
+            if mine:
+                try:
+                    current.handled[listener] = form(mine)
+                except Exception:  # each message alone, through the listener itself
+                    logger.warning("a batch form failed; its messages go one by one",
+                                   extra={"listener": listener.__qualname__}, exc_info=True)
         yield
     finally:
-        _handled.reset(token)
-        _scratch.reset(scratch)
+        _current.reset(token)
 
 
 def scratch() -> dict[str, Any]:
     """What listeners keep for the rest of the current batch (read ahead by a batch form);
     outside a batch, an empty dict that nothing keeps."""
-    found = _scratch.get()
-    return found if found is not None else {}
+    current = _current.get()
+    return current.scratch if current is not None else {}
 
 
 def dispatch(body: str) -> int:
@@ -127,7 +133,8 @@ def dispatch(body: str) -> int:
     message = parse(body)
     _load_listeners()
     listeners = _listeners.get(message["type"], [])
-    handled = _handled.get()
+    current = _current.get()
+    handled = current.handled if current is not None else {}
     for listener in listeners:
         if message["id"] not in handled.get(listener, ()):
             listener(message)
