@@ -62,6 +62,7 @@ bench: deps ## Benchmarks (see BENCHMARKS.md); installs the peers they compare w
 	$(PY) bench/pipeline.py
 	$(PY) bench/leaderboard.py
 	$(PY) bench/local_sqs.py
+	$(PY) bench/cost.py --events 2000 --members 200
 
 synth: infra-deps ## Synthesize a tenant's stack offline into cdk.out/<tenant>/ and lint it: make synth TENANT=example
 	@test -n "$(TENANT)" || { echo "usage: make synth TENANT=<id>  (settings: infra/tenants/<id>.json; make tenant)"; exit 2; }

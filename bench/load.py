@@ -42,13 +42,13 @@ from devstack.processes import free_port  # noqa: E402
 
 
 class Stack:
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         self.state = Path(tempfile.mkdtemp(prefix="punchcard-load-")) / "local"
         self.state.mkdir()
         self.port = free_port()
         env = {**os.environ, "PUNCHCARD_PORT": str(self.port), "PUNCHCARD_DYNAMODB_PORT": str(free_port()),
                "PUNCHCARD_MOTO_PORT": str(free_port()), "PUNCHCARD_STATE_DIR": str(self.state),
-               "POWERTOOLS_LOG_LEVEL": "WARNING"}
+               "POWERTOOLS_LOG_LEVEL": "WARNING", **(env or {})}
         self.log = open(self.state.parent / "stack.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen([sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
