@@ -1,6 +1,7 @@
 """The ledger's contract suite: a seeded simulation (after TigerBeetle's VOPR and auditor).
 
-A driver runs random operations — grants (some pending), holds, posts (partial too), voids,
+A driver runs random operations — grants (some pending, some several at once as an event's
+grants are), holds, posts (partial too), voids,
 redemptions, reversals, expiry runs, member transfers, adjustments — against a store, with:
 
 - **duplicate deliveries**: an earlier operation sent again must move nothing;
@@ -89,6 +90,10 @@ class Simulation:
             if rng.random() < 0.2:
                 expiry |= rng.choice([{"available_at": self.now + timedelta(days=rng.choice([1, 7]))},
                                       {"available_after": "P3D"}])
+            if rng.random() < 0.3:  # an event that pays several activities: its grants commit together
+                return ("grant_all", [(self.new_id("g"), member, rng.choice(self.brands), rng.randint(1, 200),
+                                       rng.choice([expiry, {}, {"expires_after": "P1Y"}]) | {"reference": "order-9"})
+                                      for _ in range(rng.randint(1, 4))], {})
             return ("grant", self.new_id("g"), member, rng.choice(self.brands), rng.randint(1, 200),
                     expiry | {"reference": f"order-{rng.randint(1, 6)}", "campaign": rng.choice([None, "launch"])})
         if roll < 0.37:
@@ -122,6 +127,12 @@ class Simulation:
     @staticmethod
     def run(ledger: Ledger, op: tuple):
         name, *args, kwargs = op
+        if name == "grant_all":  # as the earn pipeline does: together, else one by one (each a replay or new)
+            transfers = [ledger.earning(*spec[:4], **spec[4]) for spec in args[0]]
+            try:
+                return ledger.grant_all(transfers)
+            except model.NotAllNew:
+                return [ledger.commit(transfer) for transfer in transfers]
         return getattr(ledger, name)(*args, **kwargs)
 
     def deliver(self, op: tuple):
@@ -193,7 +204,10 @@ class Simulation:
             self.holds[result.id] = result.amount
         if op[0] in ("post", "void"):
             self.holds.pop(op[2], None)
-        if op[0] == "reverse_reference":
+        if op[0] == "grant_all":
+            self.reversible += [(t.id, t.amount) for t in result]
+            self.stats["grants together"] += len(result)
+        if op[0] in ("reverse_reference", "grant_all"):
             return
         if op[0] in ("grant", "redeem", "adjust", "transfer", "expire", "post") and result.amount:
             self.reversible.append((result.id, result.amount))

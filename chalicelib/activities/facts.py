@@ -8,27 +8,49 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-_profiles: ContextVar[dict[str, Any] | None] = ContextVar("batch_profiles", default=None)
+_batch: ContextVar[dict[str, dict[str, Any]] | None] = ContextVar("batch_member_reads", default=None)
 
 
 @contextmanager
-def profiles_read_for_batch(member_ids: list[str]) -> Iterator[None]:
-    """Within: :func:`member_facts` takes these members' profiles from one BatchGetItem made
-    now, not one GetItem per event (a profile as of the batch's start, as its ruleset)."""
+def read_for_batch(member_ids: list[str]) -> Iterator[None]:
+    """Within: :func:`member_facts` takes these members' profiles, lifetime earnings and tier
+    standings from one BatchGetItem each, made now, not three reads per event (as of the
+    batch's start, as its ruleset; a later event of the same member in the batch sees what the
+    earlier ones earned: :func:`earned`). Whatever batch read fails is read per event instead."""
+    from chalicelib.ledger import wiring
     from chalicelib.members import store as members
     from chalicelib.observability import logger
+    from chalicelib.tiers import service as tiers
 
-    known = None
+    known: dict[str, dict[str, Any]] = {}
+    for name, read in (("profiles", members.profiles), ("lifetimes", wiring.store().lifetimes)):
+        try:
+            found = read(member_ids)
+            known[name] = {m: found.get(m) for m in member_ids}
+        except Exception:
+            logger.exception(f"batch read of the {name} failed")
+    token = _batch.set(known)
     try:
-        found = members.profiles(member_ids)
-        known = {m: found.get(m) for m in member_ids}
-    except Exception:  # each event reads its member's profile instead
-        logger.exception("batch read of the profiles failed")
-    token = _profiles.set(known)
-    try:
-        yield
+        with tiers.standings_read_for_batch(member_ids):
+            yield
     finally:
-        _profiles.reset(token)
+        _batch.reset(token)
+
+
+def _known(name: str, member_id: str) -> tuple[bool, Any]:
+    batch = _batch.get()
+    table = batch.get(name) if batch is not None else None
+    if table is None or member_id not in table:
+        return False, None
+    return True, table[member_id]
+
+
+def earned(member_id: str, points: int) -> None:
+    """An event of the batch earned ``points`` for the member: the next one sees them."""
+    batch = _batch.get()
+    lifetimes = batch.get("lifetimes") if batch is not None else None
+    if lifetimes is not None and lifetimes.get(member_id) is not None:
+        lifetimes[member_id] += points
 
 
 def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
@@ -39,11 +61,13 @@ def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
     from chalicelib.members import store as members
     from chalicelib.tiers import service as tiers
 
-    known = _profiles.get()
-    profile = known[member_id] if known is not None and member_id in known else members.get_profile(member_id)
+    read, profile = _known("profiles", member_id)
+    profile = profile if read else members.get_profile(member_id)
     if profile is None or profile.status != "active":
         return {}
-    lifetime_earned = wiring.store().lifetime_earned(member_id)
+    read, lifetime_earned = _known("lifetimes", member_id)
+    if not read or lifetime_earned is None:
+        lifetime_earned = wiring.store().lifetime_earned(member_id)
     tier, multiplier = tiers.member_tier(member_id)
     return {
         "id": member_id,

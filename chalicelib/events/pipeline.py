@@ -9,18 +9,22 @@ on DynamoDB in Lambda and on the in-memory store in the simulation tests.
    versions pay how much, before limits) is stored as a ledger claim *in the same transaction*
    that advances the counters. A redelivery finds the claim and reuses it: re-evaluating could
    differ (the counters, tier or ruleset moved), and the counters must move once per event.
-2. **Grant each outcome.** Its transfer id derives from (event, activity, version, outcome
-   index). On a redelivery, a transfer that exists is the result (a first delivery skips that
-   read: its own fresh decision cannot have grants yet). Otherwise limits and
-   budgets are read and decided (:mod:`chalicelib.rules.limits`) and the grant commits with
-   their guards; a guard that moved meanwhile means decide again.
+2. **Grant the outcomes.** Each transfer id derives from (event, activity, version, outcome
+   index). A first delivery (its own fresh decision cannot have grants yet) reads every
+   outcome's limits and budgets in one batch, decides them (:mod:`chalicelib.rules.limits`)
+   and commits all the grants with their guards in one ledger write. A redelivery, or grants
+   that cannot go together (a shared guard, a guard that moved, a refused write), go one by
+   one: a transfer that exists is the result; otherwise limits are read and decided and the
+   grant commits with its guards; a guard that moved meanwhile means decide again.
 3. The caller records the result on the event and sends follow-up messages.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
@@ -85,8 +89,50 @@ class Bounds:
         return None
 
 
+_read_ahead: ContextVar[dict[str, tuple[int, dict]] | None] = ContextVar("counters_read_ahead", default=None)
+
+
+@contextmanager
+def counters_read_for_batch(store, events: list[Event]) -> Iterator[None]:
+    """Within: each event's decision starts from its counters as read for the whole batch in
+    one request, not one read per event. The claim is conditioned on the version read, so a
+    stale one (another container counted an event meanwhile) costs a retry, never a wrong
+    count; an event's claim moves the batch's copy on for its batch-mates of the same member
+    and type. If the read fails, each event reads its own."""
+    known = None
+    keys = list(dict.fromkeys(counters.key(e.brand_id, e.member_id, e.type) for e in events))
+    if keys:
+        try:
+            known = dict(store.read_guards(keys))
+        except Exception:  # each decision reads for itself
+            known = None
+    token = _read_ahead.set(known)
+    try:
+        yield
+    finally:
+        _read_ahead.reset(token)
+
+
 def grant_id(event_id: str, activity_id: str, version: int, index: int) -> str:
     return model.transfer_id("earn", event_id, activity_id, version, index)
+
+
+def _grant_id(event: Event, outcome: dict[str, Any]) -> str:
+    return grant_id(event.id, outcome["activity_id"], outcome["activity_version"], outcome["index"])
+
+
+def _base(outcome: dict[str, Any]) -> dict[str, Any]:
+    return {"activity_id": outcome["activity_id"], "activity_version": outcome["activity_version"],
+            "requested_points": outcome["points"]}
+
+
+def _granted(outcome: dict[str, Any], transfer: model.Transfer, reason: str | None) -> dict[str, Any]:
+    return {**_base(outcome), "points": transfer.amount, "transfer_id": transfer.id, "status": "granted",
+            **({"reason": reason} if reason else {})}
+
+
+def _skipped(outcome: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    return {**_base(outcome), "points": 0, "transfer_id": None, "status": "skipped", "reason": reason}
 
 
 class Pipeline:
@@ -103,15 +149,18 @@ class Pipeline:
         """(the event's decision, made and stored once with the counters it advances; whether
         this call made it). No read of the claim first: a first delivery (the common case)
         evaluates and claims, and a redelivery's claim finds the stored decision instead."""
-        key, nonce = f"event:{event.id}", uuid.uuid4().hex
-        for _ in range(ATTEMPTS):
+        key, nonce, known = f"event:{event.id}", uuid.uuid4().hex, _read_ahead.get()
+        counter_key = counters.key(event.brand_id, event.member_id, event.type)
+        for attempt in range(ATTEMPTS):
             member = self.member_facts(event.member_id, event.occurred_at)
             if not member:
                 stored = self.store.claim(key, {"status": "rejected", "reason": "member_not_found", "outcomes": [],
                                                 "nonce": nonce})
                 return stored, stored.get("nonce") == nonce
-            counter_key = counters.key(event.brand_id, event.member_id, event.type)
-            version, before = self.store.read_guards([counter_key])[counter_key]
+            if attempt == 0 and known is not None and counter_key in known:
+                version, before = known[counter_key]  # read for the batch; a stale one costs a retry
+            else:
+                version, before = self.store.read_guards([counter_key])[counter_key]
             after = counters.advance(before, event.as_facts(), event.occurred_at, self.zone)
             member = {**member, **counters.facts({event.type: before}, {event.type: after})}
             ruleset = self.rulesets(event.brand_id)
@@ -132,43 +181,81 @@ class Pipeline:
                 stored = self.store.claim(key, decision, (Guard(counter_key, version, after),))
             except GuardChanged:
                 continue  # another event of this member and type was counted first
+            if known is not None and stored.get("nonce") == nonce:
+                known[counter_key] = (version + 1, after)  # where the batch's next such event starts
             return stored, stored.get("nonce") == nonce
         raise Contention("the member's counters kept moving")
 
     def grant(self, event: Event, outcome: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
         """Pay one outcome of the decision (within its limits); idempotent. ``fresh``: the
         decision was made by this delivery, so no grant of it can exist yet (no read for one)."""
-        transfer_id = grant_id(event.id, outcome["activity_id"], outcome["activity_version"], outcome["index"])
-        result = {"activity_id": outcome["activity_id"], "activity_version": outcome["activity_version"],
-                  "requested_points": outcome["points"]}
+        transfer_id = _grant_id(event, outcome)
         subject = limits.Subject.from_json(outcome["limits"]) if outcome.get("limits") else None
         for _ in range(ATTEMPTS):
             existing = None if fresh else self.store.transfer(transfer_id)
             fresh = False  # a retry after a moved guard reads: the grant may have landed meanwhile
             if existing is not None:
-                return {**result, "points": existing.amount, "transfer_id": transfer_id, "status": "granted",
-                        **({"reason": existing.meta()["limited_by"]} if "limited_by" in existing.meta() else {})}
-            points, guards, reason = outcome["points"], (), None
-            if subject is not None:
-                states = self.store.read_guards(limits.guard_keys(subject, event.member_id))
-                decision = limits.decide(subject, event.member_id, points, event.occurred_at, transfer_id, states)
-                points, guards, reason = decision.points, decision.guards, decision.reason
-            if points <= 0:
-                return {**result, "points": 0, "transfer_id": None, "status": "skipped", "reason": reason}
-            metadata = (("event_id", event.id), ("activity_id", outcome["activity_id"]),
-                        ("activity_version", str(outcome["activity_version"]))) + \
-                ((("activity_name", outcome["activity_name"]),) if outcome.get("activity_name") else ()) + \
-                ((("limited_by", reason),) if reason else ())
+                return _granted(outcome, existing, existing.meta().get("limited_by"))
+            states = self.store.read_guards(limits.guard_keys(subject, event.member_id)) if subject else {}
+            transfer, guards, reason = self._plan(event, outcome, subject, states)
+            if transfer is None:
+                return _skipped(outcome, reason)
             try:
-                transfer = self.ledger.grant(transfer_id, event.member_id, event.brand_id, points, reference=event.id,
-                                             expires_after=outcome.get("expires_after"),
-                                             available_after=outcome.get("pending_for"), metadata=metadata,
-                                             guards=guards)
+                transfer = self.ledger.commit(transfer, guards)
             except GuardChanged:
                 continue  # a concurrent grant counted against the same limit: decide again
-            return {**result, "points": transfer.amount, "transfer_id": transfer.id, "status": "granted",
-                    **({"reason": reason} if reason else {})}
+            return _granted(outcome, transfer, reason)
         raise Contention("the activity's limits kept moving")
+
+    def grant_together(self, event: Event, outcomes: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Pay every outcome of a fresh decision in one ledger write (their limits read in one
+        batch), or None when they cannot go together: outcomes sharing a limit's guard, a
+        guard that moved, a grant stored already, a write refused. The caller then grants them
+        one by one (reading first), which sorts each case out on its own."""
+        subjects = [limits.Subject.from_json(o["limits"]) if o.get("limits") else None for o in outcomes]
+        keys = [limits.guard_keys(s, event.member_id) if s else [] for s in subjects]
+        every = [k for ks in keys for k in ks]
+        if len(every) != len(set(every)):
+            return None
+        states = self.store.read_guards(every) if every else {}
+        results, transfers, guards = [], [], ()
+        for outcome, subject in zip(outcomes, subjects, strict=True):
+            transfer, more, reason = self._plan(event, outcome, subject, states)
+            results.append(_skipped(outcome, reason) if transfer is None else (outcome, reason))
+            if transfer is not None:
+                transfers.append(transfer)
+                guards += more
+        if transfers:
+            try:
+                stored = iter(self.ledger.grant_all(transfers, guards))
+            except model.StaleDecision:  # NotAllNew and GuardChanged among them
+                return None
+            except errors.PunchcardError as e:
+                if errors.is_permanent(e):
+                    return None  # one by one, each outcome gets its own verdict
+                raise
+            results = [_granted(r[0], next(stored), r[1]) if isinstance(r, tuple) else r for r in results]
+        return results
+
+    def _plan(self, event: Event, outcome: dict[str, Any], subject,
+              states) -> tuple[model.Transfer | None, tuple, str | None]:
+        """(the grant of ``outcome`` within its limits, or None when they leave nothing; the
+        guards it commits with; the limit that cut it) from the guards read (``states``)."""
+        transfer_id, points, guards, reason = _grant_id(event, outcome), outcome["points"], (), None
+        if subject is not None:
+            decision = limits.decide(subject, event.member_id, points, event.occurred_at, transfer_id,
+                                     {k: states[k] for k in limits.guard_keys(subject, event.member_id)})
+            points, guards, reason = decision.points, decision.guards, decision.reason
+        if points <= 0:
+            return None, (), reason
+        metadata = (("event_id", event.id), ("activity_id", outcome["activity_id"]),
+                    ("activity_version", str(outcome["activity_version"]))) + \
+            ((("activity_name", outcome["activity_name"]),) if outcome.get("activity_name") else ()) + \
+            ((("limited_by", reason),) if reason else ())
+        transfer = self.ledger.earning(transfer_id, event.member_id, event.brand_id, points, reference=event.id,
+                                       expires_after=outcome.get("expires_after"),
+                                       available_after=outcome.get("pending_for"), metadata=metadata)
+        return transfer, guards, reason
 
     def process(self, event: Event) -> dict[str, Any]:
         """Decide and grant: ``{status, outcomes, reason?}`` to record on the event."""
@@ -179,20 +266,20 @@ class Pipeline:
         # where the event came from: as sent, else the channel of the first activity it matched
         channel = event.channel or next((o["activity_channel"] for o in decision["outcomes"]
                                          if o.get("activity_channel")), None)
-        return {"status": "processed", "channel": channel,
-                "outcomes": [self._settled_grant(event, outcome, fresh) for outcome in decision["outcomes"]]}
+        outcomes = self.grant_together(event, decision["outcomes"]) if fresh and decision["outcomes"] else None
+        if outcomes is None:  # a redelivery, or grants that cannot go together: one by one, reading first
+            outcomes = [self._settled_grant(event, outcome) for outcome in decision["outcomes"]]
+        return {"status": "processed", "channel": channel, "outcomes": outcomes}
 
-    def _settled_grant(self, event: Event, outcome: dict[str, Any], fresh: bool) -> dict[str, Any]:
+    def _settled_grant(self, event: Event, outcome: dict[str, Any]) -> dict[str, Any]:
         """:meth:`grant`, or the outcome ``rejected`` with its reason when no retry could pay
         it (its batch-mates in the decision are paid all the same)."""
         try:
-            return self.grant(event, outcome, fresh)
+            return self.grant(event, outcome)
         except errors.PunchcardError as e:
             if not errors.is_permanent(e):
                 raise
-            return {"activity_id": outcome["activity_id"], "activity_version": outcome["activity_version"],
-                    "requested_points": outcome["points"], "points": 0, "transfer_id": None,
-                    "status": "rejected", "reason": e.code}
+            return {**_base(outcome), "points": 0, "transfer_id": None, "status": "rejected", "reason": e.code}
 
     def reverse(self, event: Event, granted: list[dict[str, Any]], key: str, amount: Decimal | None,
                 event_amount: Decimal | None) -> dict[str, Any]:

@@ -168,7 +168,7 @@ def get(brand_id: str, eid: str) -> EventItem:
     return item
 
 
-def _event(item: EventItem) -> Event:
+def event_of(item: EventItem) -> Event:
     return Event(item.event_id, item.brand_id, item.member_id, item.type, item.occurred_at, item.attributes or {},
                  item.channel)
 
@@ -216,14 +216,16 @@ def run(eid: str, now: datetime, item: EventItem | None = None) -> Processed | N
             return None
     if item.status not in ("accepted", "failed"):  # failed: redriven from the dead-letter queue
         return Processed(item, {"status": item.status, "outcomes": item.outcomes or []}, None, settled=True)
-    result = pipeline().process(_event(item))
+    result = pipeline().process(event_of(item))
     granted = [o for o in result["outcomes"] if o["status"] == "granted" and o["points"] > 0]
     earned = sum(o["points"] for o in granted)
     message = {"brand_id": item.brand_id, "member_id": item.member_id, "event_id": eid, "at": now.isoformat(),
                "channel": result.get("channel")}
     if earned:
+        from chalicelib.activities import facts
         from chalicelib.tiers import service as tiers
 
+        facts.earned(item.member_id, earned)  # what the batch's next event of this member sees
         tiers.recompute(item.member_id, now)  # an upgrade is immediate
         notification = {"type": "points.earned", "id": f"earned:{eid}", **message, "points": earned,
                         "activities": [{"activity_id": o["activity_id"], "points": o["points"]} for o in granted]}
@@ -322,7 +324,7 @@ def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: date
     if amount is not None and total is None:
         raise errors.ValidationFailed("A partial reversal needs the event's attributes.amount to share out.",
                                       code="no_amount_to_share", details={"pointer": "/amount", "rule": "amount"})
-    result = pipeline().reverse(_event(item), item.outcomes or [], key, amount, total)
+    result = pipeline().reverse(event_of(item), item.outcomes or [], key, amount, total)
     reversals = [r for r in (item.reversals or []) if r["id"] != key] + [{**result, "at": now.isoformat()}]
     item.update(actions=[EventItem.reversals.set(reversals)])
     if result["points"]:

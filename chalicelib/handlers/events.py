@@ -74,7 +74,7 @@ def _process_events(records) -> list[str]:
     from chalicelib import queues
     from chalicelib.activities import facts
     from chalicelib.activities import service as activities
-    from chalicelib.events import service
+    from chalicelib.events import pipeline, service
 
     retry, ran, ids = [], [], {}
     for record in records:
@@ -87,8 +87,9 @@ def _process_events(records) -> list[str]:
     except Exception:  # read one by one below instead
         logger.exception("batch read of the events failed")
         items = {}
-    with activities.one_check_per_batch(), \
-            facts.profiles_read_for_batch([item.member_id for item in items.values()]):
+    pending = [item for item in items.values() if item.status in ("accepted", "failed")]
+    with activities.one_check_per_batch(), facts.read_for_batch([item.member_id for item in pending]), \
+            pipeline.counters_read_for_batch(service.pipeline().store, [service.event_of(i) for i in pending]):
         for record in records:
             event_id = ids.get(record.message_id)
             if event_id is None:

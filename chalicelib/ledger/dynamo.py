@@ -5,8 +5,11 @@ it makes to member partitions are one TransactWriteItems. A replay finds the ite
 compares fields; nothing moves twice.
 
 - **Credits from a system account** (grants, positive adjustments) never read: the
-  transaction puts the transfer, ``ADD``s to the member's book counters and ``version``, and
-  ``ADD``s to the lot bucket: 1 request, 3 items (≤ 6 WCU when items are ≤ 1 KB).
+  transaction puts the transfer and ``ADD``s to the member's book counters and ``version``,
+  the lot bucket, the brand's share and the month's earnings: 1 request, 5 items. An event's
+  grants go together (:meth:`DynamoLedgerStore.commit_all`): one transaction with a put per
+  transfer and the book, each lot, share and month written once (an event paying three
+  activities: 7 items, not 15 in three requests).
 - **Everything else** (holds, posts, voids, debits, expiry, reversals, member transfers)
   reads the member partition (book, lots, open holds: one query), lets the pure model decide,
   and writes the new state conditioned on the book's ``version``. Any concurrent change to
@@ -45,6 +48,7 @@ from chalicelib.ledger.model import (
     Hold,
     Lot,
     MemberBook,
+    NotAllNew,
     PendingTransferNotFound,
     StaleDecision,
     Transfer,
@@ -217,6 +221,15 @@ class DynamoLedgerStore:
         except DoesNotExist:
             return 0
 
+    def lifetimes(self, member_ids: list[str]) -> dict[str, int]:
+        """Many members' lifetime earnings in one strongly consistent BatchGetItem per 100."""
+        found = {m: 0 for m in member_ids}
+        if member_ids:
+            for item in BookItem.batch_get([BookItem.key_for(m) for m in dict.fromkeys(member_ids)],
+                                           consistent_read=True, attributes_to_get=["pk", "lifetime_earned"]):
+                found[item.pk.removeprefix("ACCT#")] = int(item.lifetime_earned or 0)
+        return found
+
     def _item(self, transfer_id: str) -> TransferItem | None:
         try:
             return TransferItem.get(*TransferItem.key_for(transfer_id), consistent_read=True)
@@ -353,27 +366,12 @@ class DynamoLedgerStore:
         return TransactWrite(connection=self.connection)
 
     def _commit_credit(self, transfer: Transfer, guards: tuple[Guard, ...] = ()) -> tuple[Transfer, bool]:
-        """A credit from a system account: no read, three items (and its guards)."""
+        """A credit from a system account: no read, one transaction (see :meth:`_write_credits`)."""
         member_id = _member_id(transfer.credit)
-        expires_at, available_at = transfer.lot_dates(transfer.timestamp)
-        lot_id = model.lot_id(expires_at, available_at)
-        earned = transfer.amount if transfer.code == Code.EARN else 0
-        lot_actions = [LotItem.amount.add(transfer.amount), LotItem.remaining.add(transfer.amount)]
-        if expires_at:
-            gsi2pk, gsi2sk = expiry_key(member_id, lot_id, expires_at)
-            lot_actions += [LotItem.expires_at.set(expires_at), LotItem.gsi2pk.set(gsi2pk), LotItem.gsi2sk.set(gsi2sk)]
-        lot_actions += [LotItem.available_at.set(available_at)] if available_at else []
         for attempt in range(ATTEMPTS):
             try:
                 with self._transaction() as tx:
-                    tx.save(_to_item(transfer), condition=TransferItem.pk.does_not_exist())
-                    tx.update(BookItem(*BookItem.key_for(member_id)),
-                              actions=[BookItem.credits_posted.add(transfer.amount),
-                                       BookItem.lifetime_earned.add(earned), BookItem.version.add(1)],
-                              condition=BookItem.lot_debt.does_not_exist())
-                    tx.update(LotItem(*LotItem.key_for(member_id, lot_id)), actions=lot_actions)
-                    self._write_share(tx, member_id, model.brand_share_delta(transfer, transfer.credit))
-                    self._write_earned(tx, member_id, transfer, None)
+                    self._write_credits(tx, member_id, [transfer])
                     self._write_guards(tx, guards)
             except TransactWriteError as e:
                 _refuse_if_permanent(e)
@@ -387,6 +385,68 @@ class DynamoLedgerStore:
             self.fault("committed", transfer)
             return transfer, True
         raise Contention("The member's points are changing too fast; try again.")
+
+    def commit_all(self, transfers: list[Transfer], now: datetime, guards: tuple[Guard, ...] = ()) -> list[Transfer]:
+        """Several new credits of one member from system accounts (an event's grants) and their
+        guards in one transaction: the transfers, and the book, each lot, brand share and month
+        written once for all of them. :class:`NotAllNew` if one is stored already (nothing is
+        written: the caller commits them one by one, each a replay or new)."""
+        transfers = [replace(t, timestamp=now) for t in transfers]
+        member_id = model.check_credits(transfers)
+        for attempt in range(ATTEMPTS):
+            try:
+                with self._transaction() as tx:
+                    self._write_credits(tx, member_id, transfers)
+                    self._write_guards(tx, guards)
+            except TransactWriteError as e:
+                _refuse_if_permanent(e)
+                if any(self._item(t.id) is not None for t in transfers):
+                    raise NotAllNew("a transfer of the batch is stored already") from e
+                self._check_guards(guards)
+                self.settle(member_id)
+                _backoff(attempt)
+                continue
+            for transfer in transfers:
+                self.fault("committed", transfer)
+            return transfers
+        raise Contention("The member's points are changing too fast; try again.")
+
+    def _write_credits(self, tx: TransactWrite, member_id: str, transfers: list[Transfer]) -> None:
+        """Put each transfer (on condition it is new) and add them up into the member's items,
+        each written once however many transfers: the book (``credits_posted``,
+        ``lifetime_earned``, ``version``; refused while it has a lot debt), a lot per expiry
+        and availability, a share per brand, earnings per month. No read."""
+        lots: dict[str, list] = {}  # lot id -> [points, expires_at, available_at]
+        shares: dict[str, list[int]] = {}  # brand -> [issued, taken back]
+        months: dict[str, int] = {}
+        for transfer in transfers:
+            tx.save(_to_item(transfer), condition=TransferItem.pk.does_not_exist())
+            expires_at, available_at = transfer.lot_dates(transfer.timestamp)
+            lots.setdefault(model.lot_id(expires_at, available_at), [0, expires_at, available_at])[0] += transfer.amount
+            delta = model.brand_share_delta(transfer, transfer.credit)
+            if delta is not None:
+                share = shares.setdefault(delta[0], [0, 0])
+                share[0], share[1] = share[0] + delta[1], share[1] + delta[2]
+            month = model.earned_month(transfer, None, None)
+            if month:
+                months[month[0]] = months.get(month[0], 0) + month[1]
+        earned = sum(t.amount for t in transfers if t.code == Code.EARN)
+        tx.update(BookItem(*BookItem.key_for(member_id)),
+                  actions=[BookItem.credits_posted.add(sum(t.amount for t in transfers)),
+                           BookItem.lifetime_earned.add(earned), BookItem.version.add(1)],
+                  condition=BookItem.lot_debt.does_not_exist())
+        for lot_id, (points, expires_at, available_at) in lots.items():
+            actions = [LotItem.amount.add(points), LotItem.remaining.add(points)]
+            if expires_at:
+                gsi2pk, gsi2sk = expiry_key(member_id, lot_id, expires_at)
+                actions += [LotItem.expires_at.set(expires_at), LotItem.gsi2pk.set(gsi2pk),
+                            LotItem.gsi2sk.set(gsi2sk)]
+            actions += [LotItem.available_at.set(available_at)] if available_at else []
+            tx.update(LotItem(*LotItem.key_for(member_id, lot_id)), actions=actions)
+        for brand_id, (issued, taken) in shares.items():
+            self._write_share(tx, member_id, (brand_id, issued, taken))
+        for month, points in months.items():
+            tx.update(EarnedItem(*EarnedItem.key_for(member_id, month)), actions=[EarnedItem.points.add(points)])
 
     def _commit_decided(self, transfer: Transfer, now: datetime) -> tuple[Transfer, bool]:
         """Read, let the model decide, write conditioned on what was read."""

@@ -19,11 +19,13 @@ from chalicelib.ledger.model import (
     Guard,
     GuardChanged,
     MemberBook,
+    NotAllNew,
     PendingTransferNotFound,
     StaleDecision,
     Transfer,
     apply_to_member,
     brand_of,
+    check_credits,
     check_shape,
     earned_month,
     is_member,
@@ -49,6 +51,9 @@ class MemoryLedgerStore:
 
     def lifetime_earned(self, member_id: str) -> int:
         return self.book(member_id).lifetime_earned
+
+    def lifetimes(self, member_ids: list[str]) -> dict[str, int]:
+        return {m: self.lifetime_earned(m) for m in member_ids}
 
     def transfer(self, transfer_id: str) -> Transfer | None:
         return self.transfers.get(transfer_id)
@@ -122,6 +127,24 @@ class MemoryLedgerStore:
         if applied:
             self.fault("committed", stored)
         return stored, applied
+
+    def commit_all(self, transfers: list[Transfer], now: datetime, guards: tuple[Guard, ...] = ()) -> list[Transfer]:
+        """Several new credits of one member and their guards, atomically, or nothing:
+        :class:`NotAllNew` if one of them is stored already."""
+        member_id = check_credits(transfers)
+        with self._lock:
+            if any(t.id in self.transfers for t in transfers):
+                raise NotAllNew("a transfer of the batch is stored already")
+            self._check_guards(guards)
+            book, stored = self.book(member_id), [replace(t, timestamp=now) for t in transfers]
+            for transfer in stored:
+                book = apply_to_member(book, transfer, now)
+            self.books[member_id] = book
+            self._write_guards(guards)
+            self.transfers.update((t.id, t) for t in stored)
+        for transfer in stored:
+            self.fault("committed", transfer)
+        return stored
 
     def _commit(self, transfer: Transfer, now: datetime, guards: tuple[Guard, ...]) -> tuple[Transfer, bool]:
         check_shape(transfer)

@@ -118,6 +118,11 @@ class GuardChanged(StaleDecision):
     caller reads it again and decides again."""
 
 
+class NotAllNew(StaleDecision):
+    """:meth:`commit_all` wrote nothing because one of its transfers is stored already (or the
+    write could not be confirmed): commit them one by one, each a replay or new on its own."""
+
+
 @dataclass(frozen=True)
 class Guard:
     """A small record written in the same atomic step as a transfer or a claim, on condition
@@ -379,6 +384,26 @@ def check_shape(transfer: Transfer) -> None:
     phases = [transfer.pending, transfer.post_pending_id is not None, transfer.void_pending_id is not None]
     if sum(phases) > 1:
         raise InvalidTransfer("a transfer is pending, posts a pending transfer, or voids one: one of them")
+
+
+MAX_BATCH = 20  # transfers in one commit_all: with book, lots, shares, months and guards, within 100 items
+
+
+def check_credits(transfers: list[Transfer]) -> str:
+    """The member that ``transfers`` (for :meth:`commit_all`) all credit; each must be a valid
+    credit of that member from a system account (not a reversal), their ids distinct."""
+    if not transfers or len(transfers) > MAX_BATCH:
+        raise InvalidTransfer(f"commit 1 to {MAX_BATCH} transfers together")
+    for transfer in transfers:
+        check_shape(transfer)
+        if not is_member(transfer.credit) or is_member(transfer.debit) or transfer.code == Code.REVERSE \
+                or transfer.pending or transfer.post_pending_id or transfer.void_pending_id:
+            raise InvalidTransfer("only credits from a system account commit together")
+    if len({t.credit for t in transfers}) > 1:
+        raise InvalidTransfer("transfers committed together credit one member")
+    if len({t.id for t in transfers}) < len(transfers):
+        raise InvalidTransfer("transfers committed together have distinct ids")
+    return transfers[0].credit.removeprefix(MEMBER)
 
 
 def apply_to_member(book: MemberBook, transfer: Transfer, now: datetime,

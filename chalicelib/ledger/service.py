@@ -17,9 +17,12 @@ from chalicelib.ledger.model import Code, Guard, MemberBook, Transfer, member_ac
 class LedgerStore(Protocol):
     def book(self, member_id: str) -> MemberBook: ...
     def lifetime_earned(self, member_id: str) -> int: ...
+    def lifetimes(self, member_ids: list[str]) -> dict[str, int]: ...
     def transfer(self, transfer_id: str) -> Transfer | None: ...
     def reversed_amount(self, transfer_id: str) -> int: ...
     def commit(self, transfer: Transfer, now: datetime, guards: tuple[Guard, ...] = ()) -> tuple[Transfer, bool]: ...
+    def commit_all(self, transfers: list[Transfer], now: datetime,
+                   guards: tuple[Guard, ...] = ()) -> list[Transfer]: ...
     def transfers_by_reference(self, member_id: str, reference: str) -> list[Transfer]: ...
     def claim(self, key: str, value: dict, guards: tuple[Guard, ...] = ()) -> dict: ...
     def read_guards(self, keys: list[str]) -> dict[str, tuple[int, dict]]: ...
@@ -60,11 +63,31 @@ class Ledger:
         """Earn: issuance → member. Pending until ``available_at`` / ``available_after`` if given.
         ``guards`` commit with it or refuse it (:class:`~chalicelib.ledger.model.GuardChanged`);
         a replay returns the stored grant whatever its guards say now."""
-        return self._commit(Transfer(transfer_id, model.issuance(brand_id, campaign), member_account(member_id), amount,
-                                     Code.EARN, reference, expires_at=expires_at,
-                                     expires_after=self._expiry(expires_at, expires_after),
-                                     available_at=available_at, available_after=available_after,
-                                     metadata=metadata), guards)
+        return self._commit(self.earning(transfer_id, member_id, brand_id, amount, reference=reference,
+                                         expires_at=expires_at, expires_after=expires_after,
+                                         available_at=available_at, available_after=available_after,
+                                         campaign=campaign, metadata=metadata), guards)
+
+    def earning(self, transfer_id: str, member_id: str, brand_id: str, amount: int, *, reference: str = "",
+                expires_at: datetime | None = None, expires_after: str | None = None,
+                available_at: datetime | None = None, available_after: str | None = None,
+                campaign: str | None = None, metadata: tuple = ()) -> Transfer:
+        """The transfer :meth:`grant` commits, built but not committed (for :meth:`grant_all`)."""
+        return Transfer(transfer_id, model.issuance(brand_id, campaign), member_account(member_id), amount,
+                        Code.EARN, reference, expires_at=expires_at,
+                        expires_after=self._expiry(expires_at, expires_after),
+                        available_at=available_at, available_after=available_after, metadata=metadata)
+
+    def commit(self, transfer: Transfer, guards: tuple[Guard, ...] = ()) -> Transfer:
+        """Commit one transfer built by :meth:`earning` (as :meth:`grant` does)."""
+        return self._commit(transfer, guards)
+
+    def grant_all(self, transfers: list[Transfer], guards: tuple[Guard, ...] = ()) -> list[Transfer]:
+        """Several new earnings of one member (from :meth:`earning`) and their guards, in one
+        atomic write, or none of them: :class:`~chalicelib.ledger.model.NotAllNew` when one is
+        already stored (a replay: grant them one by one instead), ``GuardChanged`` as
+        :meth:`grant`. An event's grants cost one transaction, not one each."""
+        return self.store.commit_all(transfers, self.clock(), guards)
 
     def hold(self, transfer_id: str, member_id: str, amount: int, *, reference: str = "",
              metadata: tuple = ()) -> Transfer:

@@ -5,13 +5,17 @@ The daily review fans out like expiry: one job per (due day, shard) on the ``job
 each a page of members from the sparse ``due`` index, so no run outlives its Lambda.
 
 Reads per recompute: the configuration (cached per container for a minute), the standing
-(one GetItem) and the earnings in the window (one Query of the member's ``EARNED#`` months in
-the ledger). A standing is written only when it changed, on condition of the version read.
+(one GetItem, or the events batch's copy: :func:`standings_read_for_batch`) and the earnings
+in the window (one Query of the member's ``EARNED#`` months in the ledger). A standing is
+written only when it changed, on condition of the version read.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -20,6 +24,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from chalicelib import errors, queues
 from chalicelib.ids import shard_of
 from chalicelib.jobs import job
+from chalicelib.observability import logger
 from chalicelib.store.standings import DUE_SHARDS, ProgramItem, StandingItem
 from chalicelib.tiers import model
 
@@ -83,6 +88,42 @@ def _item(member_id: str) -> StandingItem | None:
         return None
 
 
+_read_ahead: ContextVar[dict[str, StandingItem | None] | None] = ContextVar("standings_read_ahead", default=None)
+
+
+@contextmanager
+def standings_read_for_batch(member_ids: list[str]) -> Iterator[None]:
+    """Within: :func:`member_tier` and the first try of :func:`recompute` take these members'
+    standings from one BatchGetItem made now, not two GetItem calls per event. A standing is
+    written on condition of the version read, so a stale one costs a retry, never a wrong
+    tier; what :func:`recompute` writes or reads again replaces the batch's copy."""
+    known = None
+    if member_ids and program().tiers:
+        try:
+            ids = list(dict.fromkeys(member_ids))
+            found = {item.member_id: item for item in StandingItem.batch_get(
+                [StandingItem.key_for(m) for m in ids], consistent_read=True)}
+            known = {m: found.get(m) for m in ids}
+        except Exception:  # each event reads its own
+            logger.exception("batch read of the standings failed")
+    token = _read_ahead.set(known)
+    try:
+        yield
+    finally:
+        _read_ahead.reset(token)
+
+
+def _read(member_id: str, *, fresh: bool = False) -> StandingItem | None:
+    """The member's standing item: the batch's copy unless ``fresh`` (which then replaces it)."""
+    known = _read_ahead.get()
+    if known is not None and member_id in known and not fresh:
+        return known[member_id]
+    item = _item(member_id)
+    if known is not None and member_id in known:
+        known[member_id] = item
+    return item
+
+
 def standing(member_id: str) -> model.Standing:
     return _standing(_item(member_id))
 
@@ -99,7 +140,7 @@ def member_tier(member_id: str) -> tuple[str | None, Any]:
     program_ = program()
     if not program_.tiers:
         return None, None
-    item = _item(member_id)
+    item = _read(member_id)
     tier = program_.get(item.tier if item else None) or program_.tiers[0]
     return tier.id, tier.multiplier
 
@@ -125,20 +166,26 @@ def recompute(member_id: str, at: datetime, *, review: bool = False) -> model.Ch
     program_ = program()
     if not program_.tiers:
         return None
-    for _ in range(ATTEMPTS):
-        item = _item(member_id)
+    for attempt in range(ATTEMPTS):
+        item = _read(member_id, fresh=attempt > 0)
         current = _standing(item)
         change = model.recompute(program_, current, earned_by_month(member_id, program_, at), at, review=review)
         if change.standing == current:
             return change
-        if _save(member_id, item, change.standing):
+        saved = _save(member_id, item, change.standing)
+        if saved is not None:
+            known = _read_ahead.get()
+            if known is not None and member_id in known:
+                known[member_id] = saved
             if change.kind:
                 _notify(member_id, change, at)
             return change
     raise errors.ServiceUnavailable("The member's tier changed concurrently too often; try again.")
 
 
-def _save(member_id: str, item: StandingItem | None, standing_: model.Standing) -> bool:
+def _save(member_id: str, item: StandingItem | None, standing_: model.Standing) -> StandingItem | None:
+    """Write the standing on condition of the version read: the item written, or None if
+    another write came first."""
     version = int(item.version) if item else 0
     new = StandingItem(*StandingItem.key_for(member_id), tier=standing_.tier, since=standing_.since,
                        downgrade_at=_iso(standing_.downgrade_at), warn_at=_iso(standing_.warn_at),
@@ -149,9 +196,9 @@ def _save(member_id: str, item: StandingItem | None, standing_: model.Standing) 
         new.save(condition=condition)
     except PutError as e:
         if e.cause_response_code == "ConditionalCheckFailedException":
-            return False
+            return None
         raise
-    return True
+    return new
 
 
 def _notify(member_id: str, change: model.Change, at: datetime) -> None:

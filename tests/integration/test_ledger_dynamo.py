@@ -37,6 +37,7 @@ def test_the_dynamodb_store_agrees_with_the_reference_under_faults(local_aws, se
     assert simulation.stats["crashes"]
     assert simulation.stats["interfered"]
     assert simulation.stats["replays"]
+    assert simulation.stats["grants together"]
     if lots_per_transaction == 2:
         assert simulation.store.settlements  # large debits left lot debts, and they were paid
 
@@ -108,6 +109,33 @@ def test_a_grant_is_one_write_request_and_reads_nothing(local_aws):
     ledger.grant(f"{member}-g", member, "b", 10)
 
     assert calls == ["TransactWriteItems"]
+
+
+def test_an_events_grants_are_one_transaction_writing_the_book_lot_share_and_month_once(local_aws):
+    store, member = DynamoLedgerStore(), f"together-{uuid.uuid4().hex}"
+    ledger = Ledger(store, lambda: NOW)
+    ledger.grant(f"{member}-warm", member, "b", 1)
+    calls: list[dict] = []
+    events = store.connection.client.meta.events
+    events.register("before-parameter-build.dynamodb.*", lambda model, params, **kw: calls.append((model.name, params)))
+    transfers = [ledger.earning(f"{member}-g{i}", member, "b", 10 * (i + 1), expires_after="P1Y") for i in range(3)]
+
+    stored = ledger.grant_all(transfers)
+
+    assert [name for name, _ in calls] == ["TransactWriteItems"]
+    items = calls[0][1]["TransactItems"]
+    assert len(items) == 3 + 4  # three transfers; one book, one lot (same expiry), one brand share, one month
+    book = store.book(member)
+    assert (book.posted, book.lifetime_earned) == (61, 61)
+    assert sum(lot.remaining for lot in book.lots) == 61
+    assert [s.issued for s in book.brands] == [61]
+    assert sum(store.earned_by_month(member, "2000-01", "2999-12").values()) == 61
+    with pytest.raises(model.NotAllNew):  # a replay writes nothing: the caller grants one by one
+        ledger.grant_all([ledger.earning(f"{member}-g0", member, "b", 10, expires_after="P1Y"),
+                          ledger.earning(f"{member}-g9", member, "b", 5)])
+    assert store.book(member).posted == 61
+    assert store.transfer(f"{member}-g9") is None
+    assert [t.id for t in stored] == [f"{member}-g{i}" for i in range(3)]
 
 
 def test_history_is_newest_first_and_pages(local_aws):

@@ -116,3 +116,58 @@ def test_the_pipeline_applies_the_tier_multiplier_and_upgrades_at_once(tiers):
     assert [visit("v1"), visit("v2"), visit("v3")] == [60, 60, 120]  # the second grant makes them silver (x2)
     assert tiers.progress(member_id, now)["qualifying_points"] == 240
     assert tiers.standing(member_id).tier == "silver"
+
+
+def test_a_batch_reads_its_members_once_and_pays_exactly_as_one_event_at_a_time(tiers):
+    """Counters, lifetime earnings and tiers read once for an SQS batch: a member's later
+    events in the batch still see what the earlier ones counted, earned and upgraded."""
+    from unittest import mock
+
+    import botocore.client
+
+    import app
+    from chalicelib.activities import service as activities
+    from chalicelib.events import service as events
+    from chalicelib.ledger import wiring
+    from devstack.lambda_runtime import LambdaContext, sqs_event
+    from devstack.sqs_poller import failed_ids
+
+    brand_id, now = f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    visit = {"event": "visit"}
+    for definition in ({"name": "Visit", "trigger": visit, "reward": {"points": 60}},
+                       {"name": "Third visit", "trigger": visit,
+                        "reward": {"points": 7, "milestone": {"metric": "count", "at": 3}}},
+                       {"name": "Regulars", "trigger": visit, "reward": {"points": 1},
+                        "conditions": {"fact": "member.lifetime_earned", "operator": ">=", "value": 100}}):
+        activities.create(brand_id, {**definition, "status": "active"}, now)
+    alone, batched = member(brand_id), member(brand_id)
+
+    def accept(member_id, key):
+        return events.accept(brand_id, {"type": "visit", "member_id": member_id, "idempotency_key": key}, now).event_id
+
+    sequential = [events.process(accept(alone, f"s{i}"), now)["outcomes"] for i in range(4)]
+    ids = [accept(batched, f"b{i}") for i in range(4)]
+    batch = [{"MessageId": f"m{i}", "ReceiptHandle": f"rh{i}", "Body": json.dumps({"event_id": eid}),
+              "Attributes": {"ApproximateReceiveCount": "1"}, "MessageAttributes": {}} for i, eid in enumerate(ids)]
+    real = botocore.client.BaseClient._make_api_call
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+        reply = app.process_events(sqs_event(batch, "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("p"))
+
+    assert failed_ids(reply, batch) == set()
+    in_batch = [events.get(brand_id, eid).outcomes for eid in ids]
+
+    def paid(outcomes):
+        return [(o["activity_id"], o["points"]) for o in outcomes]
+
+    assert [paid(o) for o in in_batch] == [paid(o) for o in sequential]
+    # by hand: 60, 60 (now silver at 120: x2), 120 + 14 (third) + 2 (regular), 120 + 2 (now gold)
+    assert [sum(p for _, p in paid(o)) for o in in_batch] == [60, 60, 136, 122]
+    assert wiring.store().book(batched).posted == wiring.store().book(alone).posted == 378
+    assert tiers.standing(batched).tier == "gold"  # 378 points: past 300 on the last event
+    gets = [c.args[2]["Key"]["sk"]["S"] for c in made.call_args_list if c.args[1] == "GetItem"]
+    assert "BOOK" not in gets  # lifetime earnings: one BatchGetItem for the batch
+    assert "STANDING" not in gets  # tiers: the batch's copy, moved on by the upgrade it wrote
+    guard_reads = [c for c in made.call_args_list if c.args[1] == "BatchGetItem"
+                   and any(k["pk"]["S"].startswith("GUARD#events:") for t in c.args[2]["RequestItems"].values()
+                           for k in t["Keys"])]
+    assert len(guard_reads) == 1  # the counters of all four events, at once

@@ -28,3 +28,4 @@ def test_random_operations_never_break_the_books(seed):
     if STEPS >= 100:  # long enough that every kind of fault happened
         assert simulation.stats["replays"]
         assert simulation.stats["redelivered"]
+        assert simulation.stats["grants together"]

@@ -145,3 +145,102 @@ def test_a_refund_inside_the_return_window_takes_back_pending_points():
     assert world.store.book("m").posted == 0
     assert world.store.transfer(grant_id("e1", "a0", 1, 0)).available_after == "P14D"
     assert world.store.book("m").available(AT + timedelta(days=15)) == 0
+
+
+class CountingStore(MemoryLedgerStore):
+    """Counts ledger writes; ``before_batch`` runs (once) inside the first ``commit_all``, before
+    it writes: a concurrent delivery landing between the pipeline's read and its write."""
+
+    def __init__(self, before_batch=None, refuse=()) -> None:
+        super().__init__()
+        self.commits, self.batches, self.before_batch, self.refuse = 0, [], before_batch, refuse
+
+    def commit(self, transfer, now, guards=()):
+        self.commits += 1
+        if transfer.meta().get("activity_id") in self.refuse:
+            raise model.InvalidTransfer("refused by the test")
+        return super().commit(transfer, now, guards)
+
+    def commit_all(self, transfers, now, guards=()):
+        self.batches.append(len(transfers))
+        if self.before_batch is not None:
+            hook, self.before_batch = self.before_batch, None
+            hook()
+        if any(t.meta().get("activity_id") in self.refuse for t in transfers):
+            raise model.InvalidTransfer("refused by the test")
+        return super().commit_all(transfers, now, guards)
+
+
+THREE = (PER_EURO,
+         {"name": "daily bonus", "trigger": {"event": "purchase"}, "reward": {"points": 10},
+          "limits": [{"scope": "member", "period": "day", "max_times": 1}]},
+         {"name": "budget", "trigger": {"event": "purchase"}, "reward": {"points": 5},
+          "limits": [{"scope": "activity", "period": "month", "max_points": 1000}]})
+
+
+def world_over(store, *definitions) -> World:
+    world = World(*definitions)
+    world.store, world.ledger = store, Ledger(store, lambda: AT)
+    world.pipeline.ledger = world.ledger
+    return world
+
+
+def test_an_events_grants_commit_together_in_one_ledger_write_and_a_redelivery_moves_nothing():
+    world = world_over(CountingStore(), *THREE)
+
+    first = world.pipeline.process(world.event(1, amount=40))
+    again = world.pipeline.process(world.event(1, amount=40))
+
+    assert world.store.batches == [3]
+    assert world.store.commits == 0
+    assert [o["points"] for o in first["outcomes"]] == [40, 10, 5]
+    assert {o["status"] for o in first["outcomes"]} == {"granted"}
+    assert again == first
+    assert world.balance() == 55
+    assert world.store.batches == [3]
+    assert world.store.commits == 0
+
+
+def test_grants_whose_limit_moved_under_them_are_decided_again_one_by_one():
+    store = CountingStore()
+    world = world_over(store, *THREE)
+    # another purchase of the member is counted between this event's read of its limits and its write
+    store.before_batch = lambda: world.pipeline.process(world.event(2, amount=1))
+
+    result = world.pipeline.process(world.event(1, amount=40))
+
+    assert store.batches == [3, 3]  # ours (refused: the daily bonus's guard moved), then event 2's
+    by_name = {o["activity_id"]: o for o in result["outcomes"]}
+    assert by_name["a1"]["status"] == "skipped"
+    assert by_name["a1"]["reason"] == "limit_reached"
+    assert by_name["a0"]["points"] == 40
+    assert by_name["a2"]["points"] == 5
+    assert world.balance() == 40 + 5 + (1 + 10 + 5)
+
+
+def test_a_grant_no_retry_can_pay_is_rejected_alone_when_the_grants_went_together():
+    world = world_over(CountingStore(refuse=("a1",)), *THREE)
+
+    result = world.pipeline.process(world.event(1, amount=40))
+
+    assert [(o["activity_id"], o["status"]) for o in result["outcomes"]] == \
+        [("a0", "granted"), ("a1", "rejected"), ("a2", "granted")]
+    assert result["outcomes"][1]["reason"] == "invalid_transfer"
+    assert world.balance() == 45
+
+
+def test_counters_read_for_a_batch_that_went_stale_cost_a_retry_never_a_miscount():
+    from chalicelib.events.pipeline import counters_read_for_batch
+
+    world = World({"name": "3rd", "trigger": {"event": "purchase"},
+                   "reward": {"points": 100, "milestone": {"metric": "count", "at": 3}}})
+    events = [world.event(n) for n in range(1, 5)]
+    with counters_read_for_batch(world.store, events[1:]):
+        # another container counts event 1 after the batch's read (a thread: not this batch's context)
+        other = threading.Thread(target=world.pipeline.process, args=(events[0],))
+        other.start()
+        other.join()
+        results = [world.pipeline.process(event) for event in events[1:]]
+
+    assert [sum(o["points"] for o in r["outcomes"]) for r in results] == [0, 100, 0]  # the 3rd of 4 pays
+    assert world.store.read_guards(["events:b:m:purchase"])["events:b:m:purchase"][1]["count"] == 4
