@@ -15,7 +15,7 @@ _batch: ContextVar[dict[str, dict[str, Any]] | None] = ContextVar("batch_member_
 def read_for_batch(member_ids: list[str]) -> Iterator[None]:
     """Within: :func:`member_facts` takes these members' profiles, lifetime earnings and tier
     standings from one BatchGetItem each, made now, not three reads per event (as of the
-    batch's start, as its ruleset; a later event of the same member in the batch sees what the
+    batch's start, as its ruleset; a later event of the same member in the batch reads what the
     earlier ones earned: :func:`earned`). Whatever batch read fails is read per event instead."""
     from chalicelib.ledger import wiring
     from chalicelib.members import store as members
@@ -45,12 +45,14 @@ def _known(name: str, member_id: str) -> tuple[bool, Any]:
     return True, table[member_id]
 
 
-def earned(member_id: str, points: int) -> None:
-    """An event of the batch earned ``points`` for the member: the next one sees them."""
+def earned(member_id: str) -> None:
+    """An event of the batch granted the member points: the next one reads their lifetime
+    earnings afresh (adding the grant to the batch's copy would count twice a redelivered
+    event's grants, already in the copy)."""
     batch = _batch.get()
     lifetimes = batch.get("lifetimes") if batch is not None else None
-    if lifetimes is not None and lifetimes.get(member_id) is not None:
-        lifetimes[member_id] += points
+    if lifetimes is not None and member_id in lifetimes:
+        lifetimes[member_id] = None
 
 
 def member_facts(member_id: str, now: datetime) -> dict[str, Any]:

@@ -209,33 +209,38 @@ class Pipeline:
 
     def grant_together(self, event: Event, outcomes: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """Pay every outcome of a fresh decision in one ledger write (their limits read in one
-        batch), or None when they cannot go together: outcomes sharing a limit's guard, a
-        guard that moved, a grant stored already, a write refused. The caller then grants them
-        one by one (reading first), which sorts each case out on its own."""
+        batch; a guard that moved meanwhile means read and decide again), or None when they
+        cannot go together: outcomes sharing a limit's guard, a grant stored already, a write
+        refused, guards that kept moving. The caller then grants them one by one (reading
+        first), which sorts each case out on its own."""
         subjects = [limits.Subject.from_json(o["limits"]) if o.get("limits") else None for o in outcomes]
         keys = [limits.guard_keys(s, event.member_id) if s else [] for s in subjects]
         every = [k for ks in keys for k in ks]
-        if len(every) != len(set(every)):
+        if len(every) != len(set(every)) or len(outcomes) > model.MAX_BATCH:
             return None
-        states = self.store.read_guards(every) if every else {}
-        results, transfers, guards = [], [], ()
-        for outcome, subject in zip(outcomes, subjects, strict=True):
-            transfer, more, reason = self._plan(event, outcome, subject, states)
-            results.append(_skipped(outcome, reason) if transfer is None else (outcome, reason))
-            if transfer is not None:
-                transfers.append(transfer)
-                guards += more
-        if transfers:
+        for _ in range(ATTEMPTS):
+            states = self.store.read_guards(every) if every else {}
+            results, transfers, guards = [], [], ()
+            for outcome, subject in zip(outcomes, subjects, strict=True):
+                transfer, more, reason = self._plan(event, outcome, subject, states)
+                results.append(_skipped(outcome, reason) if transfer is None else (outcome, reason))
+                if transfer is not None:
+                    transfers.append(transfer)
+                    guards += more
+            if not transfers:
+                return results
             try:
                 stored = iter(self.ledger.grant_all(transfers, guards))
-            except model.StaleDecision:  # NotAllNew and GuardChanged among them
+            except GuardChanged:
+                continue  # another event counted against a shared limit (a budget): nothing written, decide again
+            except model.StaleDecision:  # NotAllNew: a grant is stored already (an ambiguous earlier try)
                 return None
             except errors.PunchcardError as e:
                 if errors.is_permanent(e):
                     return None  # one by one, each outcome gets its own verdict
                 raise
-            results = [_granted(r[0], next(stored), r[1]) if isinstance(r, tuple) else r for r in results]
-        return results
+            return [_granted(r[0], next(stored), r[1]) if isinstance(r, tuple) else r for r in results]
+        return None
 
     def _plan(self, event: Event, outcome: dict[str, Any], subject,
               states) -> tuple[model.Transfer | None, tuple, str | None]:

@@ -225,7 +225,7 @@ def run(eid: str, now: datetime, item: EventItem | None = None) -> Processed | N
         from chalicelib.activities import facts
         from chalicelib.tiers import service as tiers
 
-        facts.earned(item.member_id, earned)  # what the batch's next event of this member sees
+        facts.earned(item.member_id)  # the batch's next event of this member reads its earnings again
         tiers.recompute(item.member_id, now)  # an upgrade is immediate
         notification = {"type": "points.earned", "id": f"earned:{eid}", **message, "points": earned,
                         "activities": [{"activity_id": o["activity_id"], "points": o["points"]} for o in granted]}

@@ -400,9 +400,9 @@ class DynamoLedgerStore:
                     self._write_guards(tx, guards)
             except TransactWriteError as e:
                 _refuse_if_permanent(e)
+                self._check_guards(guards)  # first: a moved guard (a budget others share) is the common cause
                 if any(self._item(t.id) is not None for t in transfers):
                     raise NotAllNew("a transfer of the batch is stored already") from e
-                self._check_guards(guards)
                 self.settle(member_id)
                 _backoff(attempt)
                 continue

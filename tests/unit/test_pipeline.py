@@ -201,7 +201,7 @@ def test_an_events_grants_commit_together_in_one_ledger_write_and_a_redelivery_m
     assert world.store.commits == 0
 
 
-def test_grants_whose_limit_moved_under_them_are_decided_again_one_by_one():
+def test_grants_whose_limit_moved_under_them_are_decided_again_and_still_go_together():
     store = CountingStore()
     world = world_over(store, *THREE)
     # another purchase of the member is counted between this event's read of its limits and its write
@@ -209,7 +209,9 @@ def test_grants_whose_limit_moved_under_them_are_decided_again_one_by_one():
 
     result = world.pipeline.process(world.event(1, amount=40))
 
-    assert store.batches == [3, 3]  # ours (refused: the daily bonus's guard moved), then event 2's
+    # ours (refused: the daily bonus's guard moved), event 2's, then ours decided again: the bonus is gone
+    assert store.batches == [3, 3, 2]
+    assert store.commits == 0
     by_name = {o["activity_id"]: o for o in result["outcomes"]}
     assert by_name["a1"]["status"] == "skipped"
     assert by_name["a1"]["reason"] == "limit_reached"
