@@ -186,14 +186,13 @@ class Pipeline:
             return stored, stored.get("nonce") == nonce
         raise Contention("the member's counters kept moving")
 
-    def grant(self, event: Event, outcome: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
-        """Pay one outcome of the decision (within its limits); idempotent. ``fresh``: the
-        decision was made by this delivery, so no grant of it can exist yet (no read for one)."""
+    def grant(self, event: Event, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Pay one outcome of the decision (within its limits); idempotent: a grant stored
+        already (a redelivery, or one landed meanwhile) is the result."""
         transfer_id = _grant_id(event, outcome)
         subject = limits.Subject.from_json(outcome["limits"]) if outcome.get("limits") else None
         for _ in range(ATTEMPTS):
-            existing = None if fresh else self.store.transfer(transfer_id)
-            fresh = False  # a retry after a moved guard reads: the grant may have landed meanwhile
+            existing = self.store.transfer(transfer_id)
             if existing is not None:
                 return _granted(outcome, existing, existing.meta().get("limited_by"))
             states = self.store.read_guards(limits.guard_keys(subject, event.member_id)) if subject else {}

@@ -367,24 +367,15 @@ class DynamoLedgerStore:
 
     def _commit_credit(self, transfer: Transfer, guards: tuple[Guard, ...] = ()) -> tuple[Transfer, bool]:
         """A credit from a system account: no read, one transaction (see :meth:`_write_credits`)."""
-        member_id = _member_id(transfer.credit)
-        for attempt in range(ATTEMPTS):
-            try:
-                with self._transaction() as tx:
-                    self._write_credits(tx, member_id, [transfer])
-                    self._write_guards(tx, guards)
-            except TransactWriteError as e:
-                _refuse_if_permanent(e)
-                existing = self.transfer(transfer.id)
-                if existing is not None:
-                    return _replay(existing, transfer)
-                self._check_guards(guards)
-                self.settle(member_id)  # the book had a lot debt, or a transaction raced ours
-                _backoff(attempt)
-                continue
-            self.fault("committed", transfer)
-            return transfer, True
-        raise Contention("The member's points are changing too fast; try again.")
+
+        def refused():
+            existing = self.transfer(transfer.id)
+            if existing is not None:
+                return _replay(existing, transfer)
+            self._check_guards(guards)
+            return None
+
+        return self._credit([transfer], guards, refused) or (transfer, True)
 
     def commit_all(self, transfers: list[Transfer], now: datetime, guards: tuple[Guard, ...] = ()) -> list[Transfer]:
         """Several new credits of one member from system accounts (an event's grants) and their
@@ -392,7 +383,22 @@ class DynamoLedgerStore:
         written once for all of them. :class:`NotAllNew` if one is stored already (nothing is
         written: the caller commits them one by one, each a replay or new)."""
         transfers = [replace(t, timestamp=now) for t in transfers]
-        member_id = model.check_credits(transfers)
+        model.check_credits(transfers)
+
+        def refused():
+            self._check_guards(guards)  # first: a moved guard (a budget others share) is the common cause
+            if any(self._item(t.id) is not None for t in transfers):
+                raise NotAllNew("a transfer of the batch is stored already")
+
+        self._credit(transfers, guards, refused)
+        return transfers
+
+    def _credit(self, transfers: list[Transfer], guards: tuple[Guard, ...], refused: Callable[[], Any]) -> Any:
+        """Commit credits of one member and their guards in one transaction, retried with
+        backoff. After a refused write ``refused()`` returns what to answer instead (a replay),
+        raises (a moved guard), or returns None: the book had a lot debt (settled here) or a
+        transaction raced ours, so try again. None once committed."""
+        member_id = _member_id(transfers[0].credit)
         for attempt in range(ATTEMPTS):
             try:
                 with self._transaction() as tx:
@@ -400,15 +406,15 @@ class DynamoLedgerStore:
                     self._write_guards(tx, guards)
             except TransactWriteError as e:
                 _refuse_if_permanent(e)
-                self._check_guards(guards)  # first: a moved guard (a budget others share) is the common cause
-                if any(self._item(t.id) is not None for t in transfers):
-                    raise NotAllNew("a transfer of the batch is stored already") from e
+                answer = refused()
+                if answer is not None:
+                    return answer
                 self.settle(member_id)
                 _backoff(attempt)
                 continue
             for transfer in transfers:
                 self.fault("committed", transfer)
-            return transfers
+            return None
         raise Contention("The member's points are changing too fast; try again.")
 
     def _write_credits(self, tx: TransactWrite, member_id: str, transfers: list[Transfer]) -> None:
