@@ -1,12 +1,14 @@
 """The Chalice app: creates it and registers middleware, blueprints and event handlers."""
 
+import functools
+
 from chalice import Chalice
 
-from chalicelib import config, observability
+from chalicelib import bootstrap, config, observability
 from chalicelib.api import blueprints
 from chalicelib.api.http import guard_requests
-from chalicelib.handlers import events, jobs, schedules
-from chalicelib.resources import EVENTS, JOBS, NOTIFICATIONS
+from chalicelib.handlers import consumers, events, jobs, schedules
+from chalicelib.resources import EVENTS, JOBS
 
 app = Chalice(app_name=config.APP_NAME)
 
@@ -25,8 +27,11 @@ process_jobs = app.on_sqs_message(queue=JOBS.name, batch_size=JOBS.batch_size)(j
 heartbeat = app.schedule(schedules.HEARTBEAT_RATE)(schedules.heartbeat)
 expire_points = app.schedule(schedules.EXPIRY_SCHEDULE)(schedules.expire_points)
 process_events = app.on_sqs_message(queue=EVENTS.name, batch_size=EVENTS.batch_size)(events.process_events)
-process_notifications = app.on_sqs_message(queue=NOTIFICATIONS.name,
-                                           batch_size=NOTIFICATIONS.batch_size)(events.process_notifications)
+# One function per consumer of domain events, each on its own queue (chalicelib.resources.CONSUMERS):
+# consume_leaderboard, consume_analytics...
+for _spec in bootstrap.consumer_specs():
+    globals()[_spec.handler] = app.on_sqs_message(queue=_spec.queue.name, batch_size=_spec.batch_size)(
+        consumers.handler(_spec, functools.partial(bootstrap.consumer, _spec.name)))
 sweep_events = app.schedule(schedules.SWEEP_RATE)(events.sweep_events)
 sweep_redemptions = app.schedule(schedules.SWEEP_RATE)(schedules.sweep_redemptions)
 review_tiers = app.schedule(schedules.TIER_REVIEW_SCHEDULE)(schedules.review_tiers)

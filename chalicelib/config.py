@@ -49,6 +49,11 @@ def bucket_name(logical: str) -> str:
     return _name("BUCKET", logical)
 
 
+def bus_name(logical: str) -> str:
+    """Physical EventBridge bus name for a logical bus (``domain``)."""
+    return _name("BUS", logical)
+
+
 def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 

@@ -62,12 +62,67 @@ EVENTS = QueueSpec(
     "Accepted events, one message each ({\"event_id\"}): the earn pipeline evaluates and grants.",
 )
 
-NOTIFICATIONS = QueueSpec(
-    "notifications",
-    "What happened, for members and brands: points.earned, points.reversed... (mail, webhooks).",
+@dataclass(frozen=True)
+class BusSpec:
+    """The EventBridge bus domain events are published on (:mod:`chalicelib.bus`)."""
+
+    logical_name: str
+    purpose: str
+    source: str = "punchcard"  # every event's ``source``: the rules match on it
+
+    @property
+    def name(self) -> str:
+        return config.bus_name(self.logical_name)
+
+
+DOMAIN_BUS = BusSpec("domain", "Domain events (points.earned, tier.upgraded...): a rule per consumer.")
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A consumer of domain events: a rule on the bus delivers the ``types`` it reads to its own
+    queue (with its own dead-letter queue), and its own function drains it. A failing consumer
+    fails alone: the others' copies of the same event are in other queues.
+
+    ``handler`` is the function's name in ``app.py``; ``tables`` (logical names) what it may
+    read and write (least privilege in the cloud stack).
+    """
+
+    name: str
+    purpose: str
+    types: tuple[str, ...]
+    tables: tuple[str, ...]
+    batch_size: int = 10
+    max_receive_count: int = 5
+
+    @property
+    def queue(self) -> QueueSpec:
+        return QueueSpec(f"{self.name}-inbox", f"Domain events for the {self.name} consumer: {self.purpose}",
+                         batch_size=self.batch_size, max_receive_count=self.max_receive_count)
+
+    @property
+    def handler(self) -> str:
+        return f"consume_{self.name}"
+
+    @property
+    def rule_name(self) -> str:
+        return f"{config.prefix()}-to-{self.name}"
+
+    def event_pattern(self) -> dict:
+        return {"source": [DOMAIN_BUS.source], "detail-type": list(self.types)}
+
+
+# The consumer table: adding a consumer is a module, a line here and a line in
+# chalicelib.bootstrap.CONSUMERS (the tests check that both name the same consumers).
+CONSUMERS: tuple[ConsumerSpec, ...] = (
+    ConsumerSpec("leaderboard", "members' scores on the boards.", ("points.earned", "points.reversed"),
+                 tables=("standings",)),
+    ConsumerSpec("analytics", "the brands' daily counters.",
+                 ("points.earned", "event.processed", "event.failed", "points.reversed", "points.adjusted",
+                  "redemption.fulfilled", "redemption.cancelled"), tables=("analytics",)),
 )
 
-QUEUES: tuple[QueueSpec, ...] = (JOBS, EVENTS, NOTIFICATIONS)
+QUEUES: tuple[QueueSpec, ...] = (JOBS, EVENTS, *(consumer.queue for consumer in CONSUMERS))
 
 WEB = BucketSpec("web", "The static member app and brand console (served by CloudFront).")
 

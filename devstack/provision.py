@@ -6,6 +6,7 @@ on disk; moto starts empty each time).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 
@@ -48,14 +49,15 @@ def _queue(name: str, attributes: dict[str, str]) -> tuple[str, str]:
     return url, arn
 
 
-def create_queues(visibility_scale: float = 1.0) -> list[ProvisionedQueue]:
+def create_queues(visibility_scale: float = 1.0, specs: tuple[resources.QueueSpec, ...] = resources.QUEUES,
+                  ) -> list[ProvisionedQueue]:
     """Each queue with its DLQ and redrive policy.
 
     ``visibility_scale`` < 1 shortens visibility timeouts so that local retries come round in
     seconds (the dev stack's --speedup); the cloud stack always uses the specified values.
     """
     created = []
-    for spec in resources.QUEUES:
+    for spec in specs:
         dlq_url, dlq_arn = _queue(spec.dlq_name, {"MessageRetentionPeriod": str(spec.dlq_retention)})
         visibility = max(1, round(spec.visibility_timeout * visibility_scale))
         url, arn = _queue(spec.name, {
@@ -66,6 +68,27 @@ def create_queues(visibility_scale: float = 1.0) -> list[ProvisionedQueue]:
         })
         created.append(ProvisionedQueue(spec, url, arn, dlq_url, dlq_arn))
     return created
+
+
+def create_bus(queues: list[ProvisionedQueue],
+               consumers: tuple[resources.ConsumerSpec, ...] = resources.CONSUMERS) -> dict[str, str]:
+    """The domain-event bus and, per consumer, its rule and its queue as the rule's target, from
+    the same consumer table the cloud stack reads (``resources.CONSUMERS``). moto routes
+    ``PutEvents`` to SQS targets by the rules' patterns, as EventBridge does. Returns rule → queue."""
+    events = aws.client("events")
+    bus = resources.DOMAIN_BUS.name
+    with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
+        events.create_event_bus(Name=bus)
+    arns = {q.spec.logical_name: q.arn for q in queues}
+    routed = {}
+    for consumer in consumers:
+        events.put_rule(Name=consumer.rule_name, EventBusName=bus, State="ENABLED",
+                        EventPattern=json.dumps(consumer.event_pattern()),
+                        Description=f"Domain events for the {consumer.name} consumer")
+        events.put_targets(Rule=consumer.rule_name, EventBusName=bus,
+                           Targets=[{"Id": "queue", "Arn": arns[consumer.queue.logical_name]}])
+        routed[consumer.rule_name] = consumer.queue.name
+    return routed
 
 
 def create_buckets() -> list[str]:
@@ -86,9 +109,11 @@ def verify_mail_identities() -> list[str]:
 
 
 def provision_all(visibility_scale: float = 1.0) -> dict:
+    queues = create_queues(visibility_scale)
     return {
         "tables": create_tables(),
-        "queues": create_queues(visibility_scale),
+        "queues": queues,
+        "rules": create_bus(queues),
         "buckets": create_buckets(),
         "mail_identities": verify_mail_identities(),
     }

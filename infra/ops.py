@@ -23,9 +23,10 @@ from typing import Any
 
 import boto3
 
+from chalicelib import resources
 from infra.settings import TENANTS, InvalidSettings, load, parse
 
-QUEUES = ("jobs", "events", "notifications")
+QUEUES = tuple(spec.logical_name for spec in resources.QUEUES)  # jobs, events, <consumer>-inbox...
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
+from chalicelib.resources import CONSUMERS
+
 if TYPE_CHECKING:
     from infra.stack import TenantStack
 
@@ -30,27 +32,28 @@ class Access:
     tables: tuple[str, ...] | str  # logical names, or ALL
     write: bool = True
     send: tuple[str, ...] = ()  # queues it puts messages on
+    publish: bool = False  # puts domain events on the bus
     consume: str | None = None  # the queue it is triggered by (and whose DLQ takes its poison)
     member_logins: bool = False  # Cognito admin calls on the member pool
     admin_key: bool = False  # reads the admin key secret
 
 
 ACCESS: dict[str, Access] = {
-    # every route: all data, all queues, sign-up/erasure in Cognito, admin key checks
-    "api_handler": Access(ALL, send=("jobs", "events", "notifications"), member_logins=True, admin_key=True),
+    # every route: all data, all queues, sign-up/erasure in Cognito, admin key checks, domain events
+    "api_handler": Access(ALL, send=("jobs", "events"), publish=True, member_logins=True, admin_key=True),
     # API Gateway's authorizer: brand keys and member standing, read only
     "punchcard_auth": Access(("identity", "members"), write=False, admin_key=True),
-    # background jobs: expiry, tier reviews, canaries (each fans out further jobs and tells notifications)
-    "process_jobs": Access(ALL, send=("jobs", "notifications"), consume="jobs"),
+    # background jobs: expiry, tier reviews, canaries (each fans out further jobs and publishes what happened)
+    "process_jobs": Access(ALL, send=("jobs",), publish=True, consume="jobs"),
     # the earn pipeline: events, rules, members' facts, the ledger, tiers
-    "process_events": Access(ALL, send=("notifications",), consume="events"),
-    # listeners: the leaderboard (standings) and analytics
-    "process_notifications": Access(("standings", "analytics"), consume="notifications"),
+    "process_events": Access(ALL, publish=True, consume="events"),
     "heartbeat": Access(("system",)),
     "expire_points": Access(("ledger", "system"), send=("jobs",)),
     "sweep_events": Access(("events",), send=("events",)),
-    "sweep_redemptions": Access(("rewards", "ledger"), send=("notifications",)),
+    "sweep_redemptions": Access(("rewards", "ledger"), publish=True),
     "review_tiers": Access(("standings", "system"), send=("jobs",)),
+    # each consumer of domain events: its own tables, its own queue (chalicelib.resources.CONSUMERS)
+    **{c.handler: Access(c.tables, consume=c.queue.logical_name) for c in CONSUMERS},
 }
 
 
@@ -66,6 +69,9 @@ def statements(handler: str, stack: TenantStack) -> list[iam.PolicyStatement]:
     if access.send:
         found.append(iam.PolicyStatement(sid="Send", actions=SEND,
                                          resources=[stack.queues[q].queue_arn for q in access.send]))
+    if access.publish:
+        found.append(iam.PolicyStatement(sid="Publish", actions=["events:PutEvents"],
+                                         resources=[stack.bus.event_bus_arn]))
     if access.consume:
         found.append(iam.PolicyStatement(sid="Consume", actions=CONSUME,
                                          resources=[stack.queues[access.consume].queue_arn]))

@@ -78,7 +78,7 @@ class Tenant:
             yield variables
 
     def lambda_environment(self) -> dict[str, str]:
-        from chalicelib.resources import BUCKETS, QUEUES
+        from chalicelib.resources import BUCKETS, DOMAIN_BUS, QUEUES
         from chalicelib.store.tables import MODELS
 
         env = {"PUNCHCARD_STAGE": self.data["environment"], "PUNCHCARD_PREFIX": self.prefix,
@@ -95,6 +95,7 @@ class Tenant:
                 env[f"PUNCHCARD_QUEUE_{logical.upper().replace('-', '_')}"] = self.name(logical)
         for bucket in BUCKETS:
             env[f"PUNCHCARD_BUCKET_{bucket.logical_name.upper()}"] = self.name(bucket.logical_name)
+        env[f"PUNCHCARD_BUS_{DOMAIN_BUS.logical_name.upper()}"] = self.name(DOMAIN_BUS.logical_name)
         for network, secret in sorted(self.data.get("social", {}).items()):
             env[f"PUNCHCARD_SOCIAL_{network.upper()}_SECRET"] = secret
         return env

@@ -20,6 +20,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -33,6 +35,7 @@ from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 from constructs import Construct
 
+from chalicelib.resources import CONSUMERS, DOMAIN_BUS
 from devstack import security_headers
 from infra import policies
 from infra.settings import ROOT, Tenant
@@ -59,12 +62,18 @@ def security_headers_policy(scope: Construct) -> cloudfront.ResponseHeadersPolic
             xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True)))
 
 
-# Chalice's logical id of each function -> its handler name in app.py (and in .chalice/config.json)
+def _camel(name: str) -> str:
+    return "".join(part.title() for part in name.replace("-", "_").split("_"))
+
+
+# Chalice's logical id of each function -> its handler name in app.py (and in .chalice/config.json);
+# a consumer of domain events adds its function (consume_<name>) from the consumer table
 FUNCTIONS = {"APIHandler": "api_handler", "PunchcardAuth": "punchcard_auth", "ProcessJobs": "process_jobs",
-             "ProcessEvents": "process_events", "ProcessNotifications": "process_notifications",
-             "Heartbeat": "heartbeat", "ExpirePoints": "expire_points", "SweepEvents": "sweep_events",
-             "SweepRedemptions": "sweep_redemptions", "ReviewTiers": "review_tiers"}
-SQS_SOURCES = {"ProcessJobs": "jobs", "ProcessEvents": "events", "ProcessNotifications": "notifications"}
+             "ProcessEvents": "process_events", "Heartbeat": "heartbeat", "ExpirePoints": "expire_points",
+             "SweepEvents": "sweep_events", "SweepRedemptions": "sweep_redemptions", "ReviewTiers": "review_tiers",
+             **{_camel(c.handler): c.handler for c in CONSUMERS}}
+SQS_SOURCES = {"ProcessJobs": "jobs", "ProcessEvents": "events",
+               **{_camel(c.handler): c.queue.logical_name for c in CONSUMERS}}
 
 # API Gateway's own refusals (no credential, throttled, ...) in the API's error shape
 # (the codes are chalicelib.errors' own, so clients see one vocabulary whoever answered)
@@ -79,9 +88,6 @@ GATEWAY_RESPONSES = {
     "DEFAULT_5XX": (None, "internal_error", "Something went wrong on our side."),
 }
 
-
-def _camel(name: str) -> str:
-    return "".join(part.title() for part in name.replace("-", "_").split("_"))
 
 
 class TenantStack(cdk.Stack):
@@ -103,6 +109,7 @@ class TenantStack(cdk.Stack):
             self.queues, self.dlqs = {}, {}
             for spec in QUEUES:
                 self._queue(spec)
+            self.bus = self._bus()
             self.user_pool, self.user_pool_client = self._user_pool(USER_POOL, removal)
 
         self.alarm_topic = sns.Topic(self, "Alarms", topic_name=tenant.name("alarms"),
@@ -168,6 +175,25 @@ class TenantStack(cdk.Stack):
                           encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
                           dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count))
         self.queues[spec.logical_name], self.dlqs[spec.logical_name] = queue, dlq
+
+    def _bus(self) -> events.EventBus:
+        """The domain-event bus, and per consumer its rule delivering to its own queue (from the
+        consumer table the local stack provisions from too). EventBridge retries a delivery
+        for a day; what it still cannot deliver goes to the consumer's dead-letter queue."""
+        bus = events.EventBus(self, "DomainBus", event_bus_name=DOMAIN_BUS.name,
+                              description="Punchcard domain events: a rule per consumer")
+        self.rules, self.bus_name = {}, DOMAIN_BUS.name  # names now: they come from the tenant's environment
+        for consumer in CONSUMERS:
+            pattern = consumer.event_pattern()
+            self.rules[consumer.name] = consumer.rule_name
+            events.Rule(
+                self, f"Rule{_camel(consumer.name)}", rule_name=consumer.rule_name, event_bus=bus,
+                description=f"Domain events for the {consumer.name} consumer",
+                event_pattern=events.EventPattern(source=pattern["source"], detail_type=pattern["detail-type"]),
+                targets=[targets.SqsQueue(self.queues[consumer.queue.logical_name],
+                                          dead_letter_queue=self.dlqs[consumer.queue.logical_name],
+                                          retry_attempts=185, max_event_age=cdk.Duration.hours(24))])
+        return bus
 
     def _user_pool(self, spec, removal) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
         policy = spec.password_policy()
@@ -349,6 +375,12 @@ class TenantStack(cdk.Stack):
                   f"Messages of the {logical} queue failed every retry and wait in its dead-letter queue. "
                   "See docs/operations.md, 'A dead-letter queue is not empty'.")
             widgets.append(cloudwatch.GraphWidget(title=f"{logical} DLQ", left=[metric], width=8))
+        for name, rule_name in self.rules.items():
+            failed = cloudwatch.Metric(namespace="AWS/Events", metric_name="FailedInvocations", statistic="Sum",
+                                       dimensions_map={"EventBusName": self.bus_name, "RuleName": rule_name},
+                                       period=cdk.Duration.minutes(5))
+            alarm(f"delivery-{name}", failed, 1, f"EventBridge could not deliver domain events to the {name} "
+                  "consumer's queue (it retries for a day, then dead-letters them).")
         for handler in FUNCTIONS.values():
             dims = {"FunctionName": self.function_name(handler)}
             kebab = handler.replace("_", "-")

@@ -1,4 +1,4 @@
-"""Analytics, pure: what a notification adds to its day's counters, and the dashboard summary
+"""Analytics, pure: what a domain event adds to its day's counters, and the dashboard summary
 of a range of days. No AWS here (the service stores and reads the counters)."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _positive(value: Any) -> int:
 
 
 def counters(message: Mapping[str, Any]) -> dict[str, int]:
-    """The counters one notification adds to its brand's day (empty: nothing to count)."""
+    """The counters one domain event (its wire form) adds to its brand's day (empty: nothing to count)."""
     kind, points = message.get("type"), _positive(message.get("points"))
     if kind == "points.earned":
         counts = {"events": 1, CHANNEL + _channel(message): 1, "issued": points}

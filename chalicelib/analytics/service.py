@@ -1,11 +1,11 @@
-"""Analytics against DynamoDB (the ``analytics`` table), fed by the notifications queue.
+"""Analytics against DynamoDB (the ``analytics`` table), a consumer of domain events.
 
-Every counted notification (``points.earned``, ``event.processed``, ``points.reversed``,
+Every counted event (``points.earned``, ``event.processed``, ``points.reversed``,
 ``points.adjusted``, ``redemption.fulfilled``, ``redemption.cancelled``) adds its counters to its brand's day in one
-transaction with an ``APPLIED#<message id>`` marker conditioned on not existing: a redelivery
+transaction with an ``APPLIED#<event id>`` marker conditioned on not existing: a redelivery
 counts nothing, a crash counts nothing, so the figures are exact. The day is the program-local
-date of the message's ``at`` (when the points moved), not of its processing, so a retry lands
-on the same day. Counters are spread over 8 shards by message id; a range of days is 8
+date of the event's ``at`` (when the points moved), not of its processing, so a retry lands
+on the same day. Counters are spread over 8 shards by event id; a range of days is 8
 Queries, read in parallel.
 """
 
@@ -19,7 +19,9 @@ from typing import Any
 
 from chalicelib import aws, config
 from chalicelib.analytics import model
-from chalicelib.notify.dispatch import batched, listen, occurred_at
+from chalicelib.bus import catalogue
+from chalicelib.bus.catalogue import DomainEvent
+from chalicelib.bus.consumer import Consumer
 from chalicelib.store import applied
 
 SHARDS = 8
@@ -38,17 +40,17 @@ def day_key(brand_id: str, shard: int, day: str) -> dict[str, Any]:
     return _key(f"STATS#{brand_id}#{shard}", f"D#{day}")
 
 
-def _counts(message: dict[str, Any]) -> dict[str, int]:
-    """What the message adds ({} for nothing to count)."""
-    if not isinstance(message.get("brand_id"), str):
+def _counts(event: DomainEvent) -> dict[str, int]:
+    """What the event adds to its brand's day ({} for nothing to count)."""
+    if not isinstance(getattr(event, "brand_id", None), str):
         return {}
-    return {name: value for name, value in model.counters(message).items() if value}
+    return {name: value for name, value in model.counters(event.to_json()).items() if value}
 
 
-def _day(message: dict[str, Any]) -> tuple[str, int, str]:
-    """(brand, shard, day) of the counters the message adds to."""
-    day = model.day_of(occurred_at(message), config.program_timezone())
-    return message["brand_id"], zlib.crc32(message["id"].encode()) % SHARDS, day
+def _day(event: DomainEvent) -> tuple[str, int, str]:
+    """(brand, shard, day) of the counters the event adds to."""
+    day = model.day_of(event.at, config.program_timezone())
+    return event.brand_id, zlib.crc32(event.id.encode()) % SHARDS, day
 
 
 def _add(key: tuple[str, int, str], counts: dict[str, int]) -> dict[str, Any]:
@@ -60,43 +62,45 @@ def _add(key: tuple[str, int, str], counts: dict[str, int]) -> dict[str, Any]:
         "ExpressionAttributeValues": {f":v{i}": {"N": str(v)} for i, v in enumerate(counts.values())}}}
 
 
-def record(message: dict[str, Any]) -> bool:
-    """Count one notification on its brand's day, once. False: nothing to count, or counted before."""
-    counts = _counts(message)
+def record(event: DomainEvent) -> bool:
+    """Count one event on its brand's day, once. False: nothing to count, or counted before."""
+    counts = _counts(event)
     if not counts:
         return False
-    items = [applied.marker(_table(), message["id"], occurred_at(message)), _add(_day(message), counts)]
-    return applied.apply_once(lambda: items, "The day's counters are busy; the message will be retried.")
+    items = [applied.marker(_table(), event.id, event.at), _add(_day(event), counts)]
+    return applied.apply_once(lambda: items, "The day's counters are busy; the event will be retried.")
 
 
 MAX_ITEMS = 100  # a transaction's limit
 
 
-@batched(record)
-def record_all(messages: list[dict[str, Any]]) -> set[str]:
-    """Count a batch's notifications in one transaction: every message's marker, and one update
-    per day item with the batch's counters on it summed (not a transaction per message, ~6 ms
-    of DynamoDB Local's CPU each, 2 write units per item in the cloud). Returns the ids counted
-    (then no message of the batch is counted again); empty when the transaction is cancelled (a
-    message counted before, a conflict): nothing was written, and each is counted alone."""
-    countable: dict[str, dict[str, Any]] = {}  # id -> message; a duplicate within the batch counts once
+def record_all(events: list[DomainEvent]) -> set[str]:
+    """Count a batch's events in one transaction: every event's marker, and one update per day
+    item with the batch's counters on it summed (not a transaction per event, ~6 ms of DynamoDB
+    Local's CPU each, 2 write units per item in the cloud). Returns the ids counted (then no
+    event of the batch is counted again); empty when the transaction is cancelled (an event
+    counted before, a conflict): nothing was written, and each is counted alone."""
+    countable: dict[str, DomainEvent] = {}  # id -> event; a duplicate within the batch counts once
     sums: dict[tuple[str, int, str], Counter[str]] = {}
-    for message in messages:
-        counts = _counts(message)
-        if counts and message["id"] not in countable:
-            countable[message["id"]] = message
-            sums.setdefault(_day(message), Counter()).update(counts)
+    for event in events:
+        counts = _counts(event)
+        if counts and event.id not in countable:
+            countable[event.id] = event
+            sums.setdefault(_day(event), Counter()).update(counts)
     if len(countable) < 2 or len(countable) + len(sums) > MAX_ITEMS:
         return set()
-    items = [applied.marker(_table(), message_id, occurred_at(message)) for message_id, message in countable.items()]
+    items = [applied.marker(_table(), event_id, event.at) for event_id, event in countable.items()]
     items += [_add(key, dict(counts)) for key, counts in sums.items()]
     return set(countable) if applied.commit_if_new(items) else set()
 
 
-for _type in ("points.earned", "event.processed", "event.failed", "points.reversed", "points.adjusted",
-              "redemption.fulfilled",
-              "redemption.cancelled"):
-    listen(_type)(record)
+COUNTED = (catalogue.PointsEarned, catalogue.EventProcessed, catalogue.EventFailed, catalogue.PointsReversed,
+           catalogue.PointsAdjusted, catalogue.RedemptionFulfilled, catalogue.RedemptionCancelled)
+
+
+def consumer() -> Consumer:
+    """Analytics as a consumer of domain events (see chalicelib.bootstrap)."""
+    return Consumer("analytics", dict.fromkeys(COUNTED, record), prepare=record_all)
 
 
 def _shard_days(brand_id: str, shard: int, first: str, last: str) -> list[tuple[str, dict[str, int]]]:

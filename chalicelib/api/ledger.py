@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import config, errors, queues
+from chalicelib import config, errors
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.pagination import page, page_request
 from chalicelib.api.validation import validate
+from chalicelib.bus import catalogue, publisher
 from chalicelib.ledger import model
 from chalicelib.members import service as members
 
@@ -88,10 +89,9 @@ def adjust_points(member_id, principal):
         body["reason"], expires_after=body.get("expires_after"),
         metadata=by + ((("ticket", body["ticket"]),) if body.get("ticket") else ()))
     # after the commit: a failed send answers 5xx, and the retry (same key) finds the transfer and sends again
-    queues.send("notifications", {
-        "type": "points.adjusted", "id": f"adjusted:{transfer.id}", "brand_id": principal.brand_id,
-        "member_id": member_id, "points": body["points"], "reason": body["reason"],
-        "at": (transfer.timestamp or datetime.now(UTC)).isoformat()})
+    publisher.publish(catalogue.PointsAdjusted(
+        id=f"adjusted:{transfer.id}", brand_id=principal.brand_id, member_id=member_id, points=body["points"],
+        reason=body["reason"], at=transfer.timestamp or datetime.now(UTC)))
     return Response(status_code=201, body=views.ledger_entry(transfer, member_id))
 
 

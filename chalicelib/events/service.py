@@ -22,6 +22,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import config, errors, queues
+from chalicelib.bus import catalogue, publisher
 from chalicelib.events.pipeline import Bounds, Event, Pipeline
 from chalicelib.ids import derived_id
 from chalicelib.ledger.model import ExistsWithDifferentFields
@@ -188,13 +189,13 @@ def pipeline() -> Pipeline:
 
 @dataclass
 class Processed:
-    """An event run through the pipeline, not yet recorded: its notification goes first (so a
-    crash in between replays the idempotent run and sends it again, never loses it), then
-    :func:`record` settles the event. ``settled``: it was recorded before (a redelivery)."""
+    """An event run through the pipeline, not yet recorded: its domain event is published first
+    (so a crash in between replays the idempotent run and publishes it again, never loses it),
+    then :func:`record` settles the event. ``settled``: it was recorded before (a redelivery)."""
 
     item: EventItem
     result: dict[str, Any]
-    notification: dict[str, Any] | None
+    published: catalogue.DomainEvent | None
     settled: bool = False
 
 
@@ -219,23 +220,26 @@ def run(eid: str, now: datetime, item: EventItem | None = None) -> Processed | N
     result = pipeline().process(event_of(item))
     granted = [o for o in result["outcomes"] if o["status"] == "granted" and o["points"] > 0]
     earned = sum(o["points"] for o in granted)
-    message = {"brand_id": item.brand_id, "member_id": item.member_id, "event_id": eid, "at": now.isoformat(),
-               "channel": result.get("channel")}
+    about = {"brand_id": item.brand_id, "member_id": item.member_id, "event_id": eid, "at": now,
+             "channel": result.get("channel")}
     if earned:
         from chalicelib.activities import facts
         from chalicelib.tiers import service as tiers
 
         facts.earned(item.member_id)  # the batch's next event of this member reads its earnings again
         tiers.recompute(item.member_id, now)  # an upgrade is immediate
-        notification = {"type": "points.earned", "id": f"earned:{eid}", **message, "points": earned,
-                        "activities": [{"activity_id": o["activity_id"], "points": o["points"]} for o in granted]}
+        published = catalogue.PointsEarned(
+            id=f"earned:{eid}", **about, points=earned,
+            activities=tuple(catalogue.ActivityPoints(activity_id=o["activity_id"], points=o["points"])
+                             for o in granted))
     else:  # counted by analytics (events per channel) all the same
-        notification = {"type": "event.processed", "id": f"processed:{eid}", **message, "status": result["status"]}
-    return Processed(item, result, notification)
+        published = catalogue.EventProcessed(id=f"processed:{eid}", **about, status=result["status"],
+                                             reason=result.get("reason"))
+    return Processed(item, result, published)
 
 
 def record(processed: Processed, now: datetime) -> None:
-    """Settle the event with its result (once its notification is sent)."""
+    """Settle the event with its result (once its domain event is published)."""
     if processed.settled:
         return
     result = processed.result
@@ -247,13 +251,13 @@ def record(processed: Processed, now: datetime) -> None:
 
 
 def process(eid: str, now: datetime) -> dict[str, Any] | None:
-    """Run, notify and record one event; None if there is no such event. (The queue consumer
-    does the same for a whole batch, with one send per ten notifications.)"""
+    """Run, publish and record one event; None if there is no such event. (The queue consumer
+    does the same for a whole batch, with one PutEvents per ten events.)"""
     processed = run(eid, now)
     if processed is None:
         return None
-    if processed.notification is not None:
-        queues.send("notifications", processed.notification)
+    if processed.published is not None:
+        publisher.publish(processed.published)
     record(processed, now)
     return processed.result
 
@@ -293,14 +297,12 @@ def settle_failure(eid: str, error: BaseException, now: datetime, *, attempts: i
         if e.cause_response_code == "ConditionalCheckFailedException":
             return None
         raise
-    message = {"brand_id": item.brand_id, "member_id": item.member_id, "event_id": eid, "at": now.isoformat(),
-               "channel": item.channel, "reason": details["code"]}
+    about = {"brand_id": item.brand_id, "member_id": item.member_id, "event_id": eid, "at": now,
+             "channel": item.channel, "reason": details["code"]}
     if permanent:
-        queues.send("notifications", {"type": "event.processed", "id": f"processed:{eid}", **message,
-                                      "status": "rejected"})
+        publisher.publish(catalogue.EventProcessed(id=f"processed:{eid}", **about, status="rejected"))
     else:
-        queues.send("notifications", {"type": "event.failed", "id": f"failed:{eid}:{attempts}:{now.isoformat()}",
-                                      **message})
+        publisher.publish(catalogue.EventFailed(id=f"failed:{eid}:{attempts}:{now.isoformat()}", **about))
     return status
 
 
@@ -331,9 +333,9 @@ def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: date
         from chalicelib.tiers import service as tiers
 
         tiers.recompute(item.member_id, now)  # earnings fell: the lapse (and downgrade) is scheduled
-        queues.send("notifications", {"type": "points.reversed", "id": f"reversed:{eid}:{key}",
-                                      "brand_id": brand_id, "member_id": item.member_id, "event_id": eid,
-                                      "points": result["points"], "at": now.isoformat()})
+        publisher.publish(catalogue.PointsReversed(id=f"reversed:{eid}:{key}", brand_id=brand_id,
+                                                   member_id=item.member_id, event_id=eid, points=result["points"],
+                                                   at=now))
     return result
 
 

@@ -1,5 +1,5 @@
-"""The earn pipeline's entry points: the ``events`` and ``notifications`` queue consumers and
-the sweeper schedule. Thin: parse the record, call the service, report per-record failures."""
+"""The earn pipeline's entry points: the ``events`` queue consumer and the sweeper schedule.
+Thin: parse the record, call the service, publish what happened, report per-record failures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.handlers.sqs import process_batch
+from chalicelib.bus import publisher
+from chalicelib.handlers.sqs import poison
 from chalicelib.jobs import PoisonMessage
 from chalicelib.observability import logger
 from chalicelib.resources import EVENTS
@@ -24,14 +25,6 @@ def _event_id(body: str) -> str:
     return message["event_id"]
 
 
-def _poison(queue: str, record, error: PoisonMessage) -> None:
-    """A message no retry can fix goes to the dead-letter queue at once, with its reason."""
-    from chalicelib import queues
-
-    logger.error("poison message", extra={"queue": queue, "message_id": record.message_id, "reason": str(error)})
-    queues.dead_letter(queue, record.body, str(error), record.message_id)
-
-
 def retry_delay(attempt: int) -> int:
     """Seconds before the next try after ``attempt`` failed ones: 10, 20, 40... up to 5 minutes,
     with jitter so that events that failed together do not retry together."""
@@ -40,7 +33,7 @@ def retry_delay(attempt: int) -> int:
 
 
 class _Unsent(Exception):
-    """The event's notification could not be sent: the event is retried (transient), not recorded."""
+    """The event's domain event could not be published: the event is retried (transient), not recorded."""
 
 
 def _settle(record, event_id: str, error: Exception) -> bool:
@@ -48,7 +41,7 @@ def _settle(record, event_id: str, error: Exception) -> bool:
     from chalicelib.events import service
 
     if isinstance(error, PoisonMessage):
-        _poison("events", record, error)
+        poison("events", record, error)
         return False
     attempt = int(record.attributes.approximate_receive_count or 1)
     final = attempt >= EVENTS.max_receive_count
@@ -69,9 +62,8 @@ def _settle(record, event_id: str, error: Exception) -> bool:
 
 
 def _process_events(records) -> list[str]:
-    """Run every event of the batch, send their notifications (ten per call), then record
+    """Run every event of the batch, publish their domain events (ten per call), then record
     each: the ids of the messages to retry."""
-    from chalicelib import queues
     from chalicelib.activities import facts
     from chalicelib.activities import service as activities
     from chalicelib.events import pipeline, service
@@ -81,7 +73,7 @@ def _process_events(records) -> list[str]:
         try:
             ids[record.message_id] = _event_id(record.body)
         except PoisonMessage as e:
-            _poison("events", record, e)
+            poison("events", record, e)
     try:
         items = service.load(list(ids.values()))
     except Exception:  # read one by one below instead
@@ -102,8 +94,8 @@ def _process_events(records) -> list[str]:
             except Exception as e:
                 if _settle(record, event_id, e):
                     retry.append(record.message_id)
-    unsent = queues.send_all("notifications", {record.message_id: processed.notification
-                                               for record, _, processed in ran if processed.notification})
+    unsent = publisher.publish_all({record.message_id: processed.published
+                                    for record, _, processed in ran if processed.published})
     for record, event_id, processed in ran:
         try:
             if record.message_id in unsent:
@@ -115,18 +107,6 @@ def _process_events(records) -> list[str]:
     return retry
 
 
-def _process_notification(record) -> None:
-    from chalicelib.notify import dispatch
-
-    try:
-        dispatch.dispatch(record.body)
-    except PoisonMessage as e:
-        _poison("notifications", record, e)
-    except Exception as e:
-        logger.exception("notification failed", extra={"message_id": record.message_id, "reason": str(e)[:500]})
-        raise
-
-
 def process_events(event) -> dict[str, Any]:
     """SQS batch of accepted events → ``{"batchItemFailures": [...]}`` (ReportBatchItemFailures):
     one failure never fails its batch-mates."""
@@ -134,15 +114,6 @@ def process_events(event) -> dict[str, Any]:
 
     retry = _process_events(list(SQSEvent(event.to_dict()).records))
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}
-
-
-def process_notifications(event) -> dict[str, Any]:
-    """The batch's listeners with a batch form first (analytics: one transaction for the batch),
-    then each message through the rest; a failing message is retried alone."""
-    from chalicelib.notify import dispatch
-
-    with dispatch.batch([record.get("body", "") for record in event.to_dict().get("Records", [])]):
-        return process_batch(event, _process_notification)
 
 
 def sweep_events(event) -> None:

@@ -1,8 +1,13 @@
-"""What every SQS consumer shares: Powertools' BatchProcessor over a Chalice SQS event."""
+"""What every SQS consumer shares: Powertools' BatchProcessor over a Chalice SQS event, and
+poison straight to the dead-letter queue."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from chalicelib import queues
+from chalicelib.jobs import PoisonMessage
+from chalicelib.observability import logger
 
 
 def process_batch(event, record_handler) -> dict[str, Any]:
@@ -13,3 +18,9 @@ def process_batch(event, record_handler) -> dict[str, Any]:
 
     return process_partial_response(event=event.to_dict(), record_handler=record_handler,
                                     processor=BatchProcessor(event_type=EventType.SQS), context=event.context)
+
+
+def poison(queue: str, record, error: PoisonMessage) -> None:
+    """A message no retry can fix goes to ``queue``'s dead-letter queue at once, with its reason."""
+    logger.error("poison message", extra={"queue": queue, "message_id": record.message_id, "reason": str(error)})
+    queues.dead_letter(queue, record.body, str(error), record.message_id)

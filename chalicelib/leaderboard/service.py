@@ -1,4 +1,4 @@
-"""The leaderboard against DynamoDB (the ``standings`` table), fed by the notifications queue.
+"""The leaderboard against DynamoDB (the ``standings`` table), a consumer of domain events.
 
 Items (see :mod:`chalicelib.leaderboard.model` for boards and buckets):
 - ``LB#<board>#<member> / SCORE`` — the member's points on a board; while above 0 it carries
@@ -8,11 +8,11 @@ Items (see :mod:`chalicelib.leaderboard.model` for boards and buckets):
   8 shards by member so no single item takes every update.
 - ``LBX#<board>#<bucket> / <points>`` — members per exact score within a wide bucket.
 - ``LBNAME#<member> / NAME`` — the name the member shows (absent: anonymised).
-- ``APPLIED#<message id> / APPLIED`` — a notification already counted (kept 14 days, longer
+- ``APPLIED#<event id> / APPLIED`` — a domain event already counted (kept 14 days, longer
   than the queue's retention): the marker is written in the same transaction as the scores
   (:mod:`chalicelib.store.applied`).
 
-Each points.earned / points.reversed message moves the member's score on six boards (program
+Each points.earned / points.reversed event moves the member's score on six boards (program
 and brand, each by week, month and all time) and the bucket counts, in one transaction conditioned on
 the scores read: exactly once, and exact. Rank: one BatchGet (own score + every bucket page)
 and one Query (exact scores ahead within the own bucket). Top N: one Query and one BatchGet of
@@ -26,10 +26,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import aws, config, errors
+from chalicelib.bus.catalogue import DomainEvent, PointsEarned, PointsReversed
+from chalicelib.bus.consumer import Consumer, scratch
 from chalicelib.ids import shard_of
 from chalicelib.leaderboard import model
-from chalicelib.notify import dispatch
-from chalicelib.notify.dispatch import batched, listen, occurred_at
 from chalicelib.store import applied
 
 HIST_SHARDS = 8
@@ -84,7 +84,7 @@ def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: dateti
     shard = shard_of(member_id, HIST_SHARDS)
     keys = [score_key(b, member_id) for b in boards]
     pks = [key["pk"]["S"] for key in keys]
-    read_ahead = dispatch.scratch().get(SCORES)  # the batch's scores, read at once (prefetch)
+    read_ahead = scratch().get(SCORES)  # the batch's scores, read at once (prefetch)
     new: dict[str, int] = {}
 
     def build() -> list[dict[str, Any]]:
@@ -105,25 +105,22 @@ def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: dateti
     return done
 
 
-SCORES = "leaderboard.scores"  # dispatch.scratch(): pk -> points (None: no item) as read for the batch
+SCORES = "leaderboard.scores"  # consumer scratch(): pk -> points (None: no item) as read for the batch
 
 
-def prefetch(messages: list[dict[str, Any]]) -> set[str]:
-    """Read the scores of every member of a batch on every board their messages move, in one
-    strongly consistent BatchGet (not one per message): :func:`apply` starts from these, and
+def prefetch(events: list[PointsEarned | PointsReversed]) -> set[str]:
+    """Read the scores of every member of a batch on every board their events move, in one
+    strongly consistent BatchGet (not one per event): :func:`apply` starts from these, and
     reads again only if its transaction is refused (it is conditioned on the scores read, so a
-    stale read can cost a retry, never a wrong score). Handles no message by itself."""
+    stale read can cost a retry, never a wrong score). Handles no event by itself."""
     zone, keys = config.program_timezone(), {}
-    for message in messages:
-        try:
-            for board in model.boards(message["brand_id"], occurred_at(message), zone):
-                key = score_key(board, message["member_id"])
-                keys[key["pk"]["S"]] = key
-        except (KeyError, TypeError, ValueError):
-            continue  # a malformed message fails on its own, later
+    for event in events:
+        for board in model.boards(event.brand_id, event.at, zone):
+            key = score_key(board, event.member_id)
+            keys[key["pk"]["S"]] = key
     if keys and len(keys) <= 100:
         found = {item["pk"]["S"]: int(item["points"]["N"]) for item in _batch_get(list(keys.values()), consistent=True)}
-        dispatch.scratch()[SCORES] = {pk: found.get(pk) for pk in keys}
+        scratch()[SCORES] = {pk: found.get(pk) for pk in keys}
     return set()
 
 
@@ -166,17 +163,15 @@ def _moves(board: str, member_id: str, shard: int, old: int | None, new: int) ->
     return items
 
 
-@listen("points.earned")
-def _earned(message: dict[str, Any]) -> None:
-    apply(message["id"], message["member_id"], message["brand_id"], int(message["points"]), occurred_at(message))
+def _moved(event: PointsEarned | PointsReversed) -> None:
+    delta = event.points if isinstance(event, PointsEarned) else -event.points
+    apply(event.id, event.member_id, event.brand_id, delta, event.at)
 
 
-batched(_earned)(prefetch)
-
-
-@listen("points.reversed")
-def _reversed(message: dict[str, Any]) -> None:
-    apply(message["id"], message["member_id"], message["brand_id"], -int(message["points"]), occurred_at(message))
+def consumer() -> Consumer:
+    """The leaderboard as a consumer of domain events (see chalicelib.bootstrap)."""
+    handlers: dict[type[DomainEvent], Any] = {PointsEarned: _moved, PointsReversed: _moved}
+    return Consumer("leaderboard", handlers, prepare=prefetch)
 
 
 def set_name(member_id: str, display_name: str | None) -> dict[str, Any]:

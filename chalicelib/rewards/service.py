@@ -20,12 +20,13 @@ from __future__ import annotations
 import contextlib
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import config, errors, queues
+from chalicelib import config, errors
+from chalicelib.bus import catalogue, publisher
 from chalicelib.ids import derived_id, new_id, shard_of
 from chalicelib.ledger import model
 from chalicelib.store.base import connection
@@ -298,8 +299,8 @@ def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False) -> Red
             return item
     if item.status == "claimed":
         transfer = _ledger().post(f"{item.redemption_id}:post", item.hold_id)
-        _notify("redemption.fulfilled", item, reward or get(item.reward_id),  # before the record: a retry resends it
-                now, transfer_id=transfer.id)
+        # published before the record: a retry publishes it again
+        _notify(catalogue.RedemptionFulfilled, item, reward or get(item.reward_id), now, transfer_id=transfer.id)
         item.update(actions=[RedemptionItem.status.set("fulfilled"), RedemptionItem.transfer_id.set(transfer.id),
                              RedemptionItem.updated_at.set(now), RedemptionItem.gsi4pk.remove(),
                              RedemptionItem.gsi4sk.remove()],
@@ -308,13 +309,13 @@ def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False) -> Red
     return item
 
 
-def _notify(message_type: str, item: RedemptionItem, reward: RewardItem, at: datetime, **fields) -> None:
-    queues.send("notifications", {
-        "type": message_type, "id": f"{message_type}:{item.redemption_id}", "brand_id": item.brand_id,
-        "member_id": item.member_id, "redemption_id": item.redemption_id, "reward_id": item.reward_id,
-        "reward_name": item.reward_name, "points": int(item.cost_points),
-        "fulfilment": reward.definition.get("fulfilment"), "voucher_code": item.voucher_code,
-        "at": at.isoformat(), **fields})
+def _notify(kind: type[catalogue.RedemptionEvent], item: RedemptionItem, reward: RewardItem, at: datetime,
+            **fields) -> None:
+    publisher.publish(kind(
+        id=f"{kind.TYPE}:{item.redemption_id}", brand_id=item.brand_id, member_id=item.member_id,
+        redemption_id=item.redemption_id, reward_id=item.reward_id, reward_name=item.reward_name,
+        points=int(item.cost_points), fulfilment=reward.definition.get("fulfilment"),
+        voucher_code=item.voucher_code, at=at, **fields))
 
 
 def low_stock_at(item: RewardItem) -> int:
@@ -331,9 +332,9 @@ def _signal_low_stock(before: RewardItem) -> None:
     if left is None or left - 1 > low_stock_at(before) or before.low_stock_signalled:
         return
     restock = f"{int(before.codes)}:{before.definition.get('stock')}"
-    queues.send("notifications", {"type": "reward.low_stock", "id": f"low_stock:{before.reward_id}:{restock}",
-                                  "brand_id": before.brand_id, "reward_id": before.reward_id,
-                                  "reward_name": before.definition["name"], "stock_left": max(0, left - 1)})
+    publisher.publish(catalogue.RewardLowStock(
+        id=f"low_stock:{before.reward_id}:{restock}", brand_id=before.brand_id, reward_id=before.reward_id,
+        reward_name=before.definition["name"], stock_left=max(0, left - 1), at=datetime.now(UTC)))
     before.update(actions=[RewardItem.low_stock_signalled.set(True)])
 
 
@@ -455,7 +456,7 @@ def cancel(brand_id: str, redemption_id: str, now: datetime) -> RedemptionItem:
     reversal = _ledger().reverse(f"{redemption_id}:cancel", item.transfer_id,
                                  expires_after=config.points_expire_after())
     reward = get(item.reward_id)
-    _notify("redemption.cancelled", item, reward, now, reversal_id=reversal.id)
+    _notify(catalogue.RedemptionCancelled, item, reward, now, reversal_id=reversal.id)
     for attempt in range(3):
         try:
             _mark_cancelled(item, reward, reversal.id, now)

@@ -22,6 +22,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import errors, queues
+from chalicelib.bus import catalogue, publisher
 from chalicelib.ids import shard_of
 from chalicelib.jobs import job
 from chalicelib.observability import logger
@@ -203,14 +204,14 @@ def _save(member_id: str, item: StandingItem | None, standing_: model.Standing) 
 
 def _notify(member_id: str, change: model.Change, at: datetime) -> None:
     standing_ = change.standing
-    message = {"type": f"tier.{change.kind}", "member_id": member_id, "tier": standing_.tier,
-               "previous_tier": change.previous, "at": at.isoformat()}
+    about = {"member_id": member_id, "tier": standing_.tier, "previous_tier": change.previous, "at": at}
     if change.kind == "warned":
-        message["downgrade_at"] = standing_.downgrade_at.isoformat()
-        message["id"] = f"tier.warned:{member_id}:{standing_.downgrade_at.isoformat()}"
+        published = catalogue.TierWarned(id=f"tier.warned:{member_id}:{standing_.downgrade_at.isoformat()}",
+                                         downgrade_at=standing_.downgrade_at, **about)
     else:
-        message["id"] = f"tier.{change.kind}:{member_id}:{standing_.tier}:{at.isoformat()}"
-    queues.send("notifications", message)
+        kind = catalogue.TierUpgraded if change.kind == "upgraded" else catalogue.TierDowngraded
+        published = kind(id=f"tier.{change.kind}:{member_id}:{standing_.tier}:{at.isoformat()}", **about)
+    publisher.publish(published)
 
 
 def start_review(today: date) -> int:

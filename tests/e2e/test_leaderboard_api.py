@@ -1,4 +1,4 @@
-"""The leaderboard over HTTP: events earn points, the notifications consumer moves the boards."""
+"""The leaderboard over HTTP: events earn points, the leaderboard consumer (its own queue) moves the boards."""
 
 import uuid
 

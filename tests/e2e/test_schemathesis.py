@@ -18,7 +18,7 @@ from collections import Counter
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from tests.e2e.conftest import ROOT
 from tests.e2e.helpers import sign_up_and_log_in
@@ -75,7 +75,11 @@ def test_every_operation_conforms_and_never_fails(case, api_schema):
     semantic = operation in SEMANTICALLY_CHECKED
     strict = _strict_json_refusal(case.body)
     excluded = [positive_data_acceptance] if (case.query or {}).get("cursor") or semantic or strict else []
-    response = case.call_and_validate(headers=headers, excluded_checks=excluded)
+    response = case.call(headers=headers)
+    if response.status_code == 414:  # a request line past the gateway's limit: refused before the API reads it
+        assert response.json()["error"]["code"] == "uri_too_long", response.text
+        excluded = [*excluded, negative_data_rejection]
+    case.validate_response(response, excluded_checks=excluded)
     if semantic and response.status_code == 422:
         assert "pointer" in response.json()["error"]["details"], response.text
     if strict:

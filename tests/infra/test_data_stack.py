@@ -1,8 +1,9 @@
-"""The data part of the template (DynamoDB, SQS, S3) deploys into moto's CloudFormation, and what
-it creates is what the local stack provisions from the same models."""
+"""The data part of the template (DynamoDB, SQS, S3, the EventBridge bus and its rules) deploys into
+moto's CloudFormation, and what it creates is what the local stack provisions from the same models."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -11,14 +12,18 @@ from tests.infra.conftest import resources
 
 pytestmark = pytest.mark.slow
 
-DATA_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket")
+DATA_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::Events::EventBus",
+              "AWS::Events::Rule")
 
 
 def data_subset(template: dict) -> dict:
-    """The template's tables, queues and buckets, as they are (moto cannot create the rest)."""
-    kept = {k: v for k, v in template["Resources"].items() if v["Type"] in DATA_TYPES}
+    """The template's tables, queues, buckets, bus and rules, as they are (moto cannot create the rest)."""
+    kept = copy.deepcopy({k: v for k, v in template["Resources"].items() if v["Type"] in DATA_TYPES})
     for resource in kept.values():
         resource.pop("DependsOn", None)
+        bus = resource["Properties"].get("EventBusName") if resource["Type"] == "AWS::Events::Rule" else None
+        if isinstance(bus, dict) and "Ref" in bus:  # moto 5.2 resolves a Ref to a bus as its object, not its name
+            resource["Properties"]["EventBusName"] = kept[bus["Ref"]]["Properties"]["Name"]
     return {"AWSTemplateFormatVersion": "2010-09-09", "Resources": kept}
 
 
@@ -75,12 +80,28 @@ def test_the_data_part_deploys_into_moto_cloudformation(template):
             assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
         sqs = boto3.client("sqs", region_name="eu-west-1")
-        for queue in ("jobs", "events", "notifications"):
+        for queue in ("jobs", "events", "leaderboard-inbox", "analytics-inbox"):
             url = sqs.get_queue_url(QueueName=f"punchcard-example-{queue}")["QueueUrl"]
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
             redrive = json.loads(attributes["RedrivePolicy"])
             assert redrive["deadLetterTargetArn"].endswith(f":punchcard-example-{queue}-dlq")
             assert int(redrive["maxReceiveCount"]) == 5
+
+        # the bus routes each domain event to the queue of every consumer that reads its type, and no other
+        from chalicelib.resources import CONSUMERS
+
+        events = boto3.client("events", region_name="eu-west-1")
+        for kind in ("points.earned", "redemption.fulfilled", "tier.upgraded"):
+            reply = events.put_events(Entries=[{"Source": "punchcard", "DetailType": kind, "EventBusName":
+                                                "punchcard-example-domain", "Detail": json.dumps({"type": kind})}])
+            assert reply["FailedEntryCount"] == 0
+            for consumer in CONSUMERS:
+                url = sqs.get_queue_url(QueueName=f"punchcard-example-{consumer.name}-inbox")["QueueUrl"]
+                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                assert [json.loads(m["Body"])["detail-type"] for m in got] == \
+                    ([kind] if kind in consumer.types else []), (kind, consumer.name)
+                for m in got:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
         s3 = boto3.client("s3", region_name="eu-west-1")  # (its public access block: test_stack checks the template)
         assert "punchcard-example-web" in [b["Name"] for b in s3.list_buckets()["Buckets"]]

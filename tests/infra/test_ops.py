@@ -46,13 +46,13 @@ def test_a_dead_letter_queue_is_shown_with_reasons_and_left_in_place(aws):
 
 
 def test_redrive_moves_every_message_back_once(aws):
-    main, dlq = make_queues("notifications")
+    main, dlq = make_queues("leaderboard-inbox")
     sqs = boto3.client("sqs", region_name="eu-west-1")
     bodies = [json.dumps({"type": "points.earned", "id": f"m{n}"}) for n in range(25)]
     for body in bodies:
         sqs.send_message(QueueUrl=dlq, MessageBody=body)
 
-    assert ops.redrive(WHERE, "notifications") == 25
+    assert ops.redrive(WHERE, "leaderboard-inbox") == 25
 
     back = []
     while batch := sqs.receive_message(QueueUrl=main, MaxNumberOfMessages=10).get("Messages", []):
@@ -60,8 +60,8 @@ def test_redrive_moves_every_message_back_once(aws):
         sqs.delete_message_batch(QueueUrl=main, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]}
                                                          for m in batch])
     assert sorted(back) == sorted(bodies)
-    assert ops.peek(WHERE, "notifications") == []
-    assert ops.redrive(WHERE, "notifications") == 0
+    assert ops.peek(WHERE, "leaderboard-inbox") == []
+    assert ops.redrive(WHERE, "leaderboard-inbox") == 0
 
 
 def test_redrive_of_permanent_poison_moves_each_message_once(aws, monkeypatch):

@@ -28,7 +28,7 @@ def test_every_queue_has_a_dead_letter_queue_and_every_dead_letter_queue_an_alar
     queues = resources(template, "AWS::SQS::Queue")
     dlqs = {k for k, q in queues.items() if q["Properties"]["QueueName"].endswith("-dlq")}
     mains = set(queues) - dlqs
-    assert len(mains) == 3
+    assert len(mains) == 4  # jobs, events and a queue per consumer (leaderboard, analytics)
     for key in mains:
         redrive = queues[key]["Properties"]["RedrivePolicy"]
         assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [redrive["deadLetterTargetArn"]["Fn::GetAtt"][0],
@@ -50,7 +50,7 @@ def test_every_queue_has_a_dead_letter_queue_and_every_dead_letter_queue_an_alar
 def test_every_sqs_event_source_reports_batch_item_failures(template):
     sources = [(name, event) for name, fn in resources(template, "AWS::Serverless::Function").items()
                for event in fn["Properties"].get("Events", {}).values() if event["Type"] == "SQS"]
-    assert {name for name, _ in sources} == {"ProcessJobs", "ProcessEvents", "ProcessNotifications"}
+    assert {name for name, _ in sources} == {"ProcessJobs", "ProcessEvents", "ConsumeLeaderboard", "ConsumeAnalytics"}
     for name, event in sources:
         assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
         queue = event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
@@ -110,7 +110,7 @@ def test_no_iam_statement_allows_every_action_and_only_x_ray_gets_every_resource
 def test_each_function_has_its_own_role_naming_only_its_tables(template):
     functions = resources(template, "AWS::Serverless::Function")
     roles = {fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions.values()}
-    assert len(roles) == len(functions) == 10
+    assert len(roles) == len(functions) == 11
     policies = {p["Roles"][0]["Ref"]: p["PolicyDocument"]["Statement"]
                 for p in (r["Properties"] for r in resources(template, "AWS::IAM::Policy").values())}
     tables = {k: t["Properties"]["TableName"] for k, t in resources(template, "AWS::DynamoDB::Table").items()}
@@ -120,7 +120,8 @@ def test_each_function_has_its_own_role_naming_only_its_tables(template):
                          if s["Sid"] == "Tables")
         return {tables[r["Fn::GetAtt"][0]] for r in statement["Resource"] if "Fn::GetAtt" in r}
 
-    assert table_names("ProcessNotifications") == {"punchcard-example-standings", "punchcard-example-analytics"}
+    assert table_names("ConsumeLeaderboard") == {"punchcard-example-standings"}
+    assert table_names("ConsumeAnalytics") == {"punchcard-example-analytics"}
     assert table_names("Heartbeat") == {"punchcard-example-system"}
     assert len(table_names("APIHandler")) == 9
     auth = next(s for s in policies[functions["PunchcardAuth"]["Properties"]["Role"]["Fn::GetAtt"][0]]
@@ -175,7 +176,10 @@ def test_alarms_cover_lambda_errors_and_throttles_and_api_5xx_and_latency(templa
         by_metric.setdefault((alarm["Namespace"], alarm["MetricName"]), []).append(alarm)
         assert alarm["AlarmActions"]
         assert alarm["AlarmName"].startswith("punchcard-example-")
-    assert len(by_metric[("AWS/Lambda", "Errors")]) == len(by_metric[("AWS/Lambda", "Throttles")]) == 10
+    assert len(by_metric[("AWS/Lambda", "Errors")]) == len(by_metric[("AWS/Lambda", "Throttles")]) == 11
+    # EventBridge that cannot deliver to a consumer's queue: one alarm per rule
+    assert sorted(d["Value"] for a in by_metric[("AWS/Events", "FailedInvocations")] for d in a["Dimensions"]
+                  if d["Name"] == "RuleName") == ["punchcard-example-to-analytics", "punchcard-example-to-leaderboard"]
     assert by_metric[("AWS/ApiGateway", "5XXError")]
     assert by_metric[("AWS/ApiGateway", "Latency")]
     [heartbeat] = by_metric[("AWS/Lambda", "Invocations")]  # the schedules stopped firing
@@ -229,3 +233,35 @@ def test_sign_up_codes_go_through_ses_only_once_the_tenant_says_its_domain_is_ve
     assert ses["EmailSendingAccount"] == "DEVELOPER"
     assert ses["ConfigurationSet"] == "punchcard-acme-mail"
     assert "points@acme.test" in json.dumps(ses["From"])
+
+
+def test_each_consumer_has_a_rule_to_its_own_queue_and_only_producers_may_publish(template):
+    from chalicelib.resources import CONSUMERS
+
+    queues = {k: q["Properties"]["QueueName"] for k, q in resources(template, "AWS::SQS::Queue").items()}
+    rules = {r["Properties"]["Name"]: r["Properties"] for r in resources(template, "AWS::Events::Rule").values()
+             if "EventPattern" in r["Properties"]}
+    assert set(rules) == {f"punchcard-example-to-{c.name}" for c in CONSUMERS}
+    [bus] = [k for k, b in resources(template, "AWS::Events::EventBus").items()
+             if b["Properties"]["Name"] == "punchcard-example-domain"]
+    for consumer in CONSUMERS:
+        rule = rules[f"punchcard-example-to-{consumer.name}"]
+        assert rule["EventPattern"] == consumer.event_pattern()
+        assert rule["EventBusName"] == {"Ref": bus}
+        [target] = rule["Targets"]
+        assert queues[target["Arn"]["Fn::GetAtt"][0]] == f"punchcard-example-{consumer.name}-inbox"
+        assert queues[target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]] == \
+            f"punchcard-example-{consumer.name}-inbox-dlq"
+    # EventBridge may send to each inbox (a queue policy per consumer queue, conditioned on its rule)
+    policies = resources(template, "AWS::SQS::QueuePolicy").values()
+    allowed = {queues[q["Ref"]] for p in policies for q in p["Properties"]["Queues"]
+               if any(s.get("Principal", {}).get("Service") == "events.amazonaws.com"
+                      for s in p["Properties"]["PolicyDocument"]["Statement"])}
+    assert {f"punchcard-example-{c.name}-inbox" for c in CONSUMERS} <= allowed
+    functions = resources(template, "AWS::Serverless::Function")
+    roles = {fn["Properties"]["Role"]["Fn::GetAtt"][0]: name for name, fn in functions.items()}
+    publishers = {roles[p["Roles"][0]["Ref"]] for p in (r["Properties"] for r in
+                                                        resources(template, "AWS::IAM::Policy").values())
+                  if p["Roles"][0]["Ref"] in roles
+                  and any(s["Sid"] == "Publish" for s in p["PolicyDocument"]["Statement"])}
+    assert publishers == {"APIHandler", "ProcessJobs", "ProcessEvents", "SweepRedemptions"}

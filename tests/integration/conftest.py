@@ -44,3 +44,42 @@ def dynamodb(local_aws):
     from chalicelib import aws
 
     return aws.client("dynamodb")
+
+
+class Tap:
+    """A queue that receives every domain event published on the bus (its own rule, as a
+    consumer's): what producers published, as the consumers' queues receive it."""
+
+    def __init__(self, sqs, url: str) -> None:
+        self.sqs, self.url = sqs, url
+
+    def drain(self, keep=lambda detail: True) -> list[dict]:
+        """Take every event waiting off the tap; returns those (their ``detail``) ``keep`` accepts."""
+        import json
+
+        found = []
+        while True:
+            reply = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            if not reply.get("Messages"):
+                return found
+            for message in reply["Messages"]:
+                detail = json.loads(message["Body"])["detail"]
+                if keep(detail):
+                    found.append(detail)
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture(scope="session")
+def bus_tap(local_aws):
+    import json
+
+    from chalicelib import aws, config, resources
+
+    sqs, events = aws.client("sqs"), aws.client("events")
+    url = sqs.create_queue(QueueName=f"{config.prefix()}-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=f"{config.prefix()}-tap", EventBusName=resources.DOMAIN_BUS.name,
+                    EventPattern=json.dumps({"source": [resources.DOMAIN_BUS.source]}))
+    events.put_targets(Rule=f"{config.prefix()}-tap", EventBusName=resources.DOMAIN_BUS.name,
+                       Targets=[{"Id": "tap", "Arn": arn}])
+    return Tap(sqs, url)

@@ -1,18 +1,16 @@
-"""Analytics on DynamoDB Local: random notifications, redelivered and concurrent, are counted
-exactly once and summed into the same figures a reference computes from the messages."""
+"""Analytics on DynamoDB Local: random domain events, redelivered and concurrent, are counted
+exactly once and summed into the same figures a reference computes from the events."""
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
-import pytest
-
 from chalicelib.analytics import model
+from tests.bus import deliver, typed
 
 CHANNELS = ("facebook", "in_store", "newsletter", None)
 
@@ -25,14 +23,18 @@ def random_message(rng: random.Random, brand_id: str, now: datetime, n: int) -> 
     if kind == "points.earned":
         paid = [{"activity_id": f"act{rng.randint(0, 4)}", "points": rng.randint(1, 80)}
                 for _ in range(rng.randint(1, 2))]
-        return {**base, "type": kind, "channel": rng.choice(CHANNELS), "points": sum(p["points"] for p in paid),
-                "activities": paid}
+        return {**base, "type": kind, "event_id": f"e{n}", "channel": rng.choice(CHANNELS),
+                "points": sum(p["points"] for p in paid), "activities": paid}
     if kind == "event.processed":
-        return {**base, "type": kind, "channel": rng.choice(CHANNELS),
+        return {**base, "type": kind, "event_id": f"e{n}", "channel": rng.choice(CHANNELS),
                 "status": rng.choice(["processed", "processed", "rejected"])}
     if kind == "points.adjusted":
-        return {**base, "type": kind, "points": rng.choice([-1, 1]) * rng.randint(1, 300)}
-    return {**base, "type": kind, "points": rng.randint(1, 300)}
+        return {**base, "type": kind, "points": rng.choice([-1, 1]) * rng.randint(1, 300), "reason": "goodwill"}
+    if kind == "points.reversed":
+        return {**base, "type": kind, "event_id": f"e{n}", "points": rng.randint(1, 300)}
+    redemption = {"redemption_id": f"r{n}", "reward_id": "rw", "reward_name": "Coffee",
+                  **({"transfer_id": f"t{n}"} if kind == "redemption.fulfilled" else {"reversal_id": f"v{n}"})}
+    return {**base, "type": kind, "points": rng.randint(1, 300), **redemption}
 
 
 def test_random_notifications_redelivered_and_concurrent_count_exactly_once(local_aws):
@@ -43,13 +45,14 @@ def test_random_notifications_redelivered_and_concurrent_count_exactly_once(loca
     messages = [random_message(rng, brand_id, now, n) for n in range(150)]
     deliveries = messages + rng.sample(messages, 60)  # a third delivered again...
     rng.shuffle(deliveries)
-    service.record(random_message(rng, other, now, 999) | {"type": "points.earned", "channel": "facebook"})
+    service.record(typed(random_message(rng, other, now, 999) | {"type": "points.earned", "channel": "facebook",
+                                                                 "event_id": "e999", "points": 5}))
 
     counted, lock = [], threading.Lock()
 
     def deliver(chunk):
         for message in chunk:
-            applied = service.record(message)
+            applied = service.record(typed(message))
             with lock:
                 counted.append((message["id"], applied))
 
@@ -75,26 +78,9 @@ def test_random_notifications_redelivered_and_concurrent_count_exactly_once(loca
     assert service.daily(other, 10, today)["totals"]["events"] == 1
 
 
-@pytest.fixture
-def analytics_only(monkeypatch):
-    """Notifications reach only the analytics (the leaderboard's program-wide boards are shared
-    by every test and checked against brute force elsewhere)."""
-    from chalicelib.analytics import service
-    from chalicelib.notify import dispatch
-
-    dispatch._load_listeners()
-    monkeypatch.setattr(dispatch, "_listeners", {kind: [f for f in found if f is service.record]
-                                                 for kind, found in dispatch._listeners.items()})
-
-
 def _deliver_batch(messages: list[dict]) -> None:
-    """As the notifications consumer does: the batch forms first, then each message."""
-    from chalicelib.notify import dispatch
-
-    bodies = [json.dumps(m) for m in messages]
-    with dispatch.batch(bodies):
-        for body in bodies:
-            dispatch.dispatch(body)
+    """As the analytics consumer's queue function does: the batch form first, then each event."""
+    assert deliver("analytics", [typed(m) for m in messages]) == []
 
 
 def _reference(messages, today):
@@ -102,7 +88,7 @@ def _reference(messages, today):
                           for m in messages], today - timedelta(days=10), today, {})
 
 
-def test_batches_redelivered_overlapping_and_concurrent_count_exactly_once(local_aws, analytics_only):
+def test_batches_redelivered_overlapping_and_concurrent_count_exactly_once(local_aws):
     from chalicelib.analytics import service
 
     rng, now = random.Random(20261203), datetime.now(UTC)
@@ -127,15 +113,15 @@ def test_batches_redelivered_overlapping_and_concurrent_count_exactly_once(local
         reference["days"], reference["totals"], reference["channels"], reference["top_activities"])
 
 
-def test_a_new_batch_is_counted_in_one_transaction_and_a_redelivery_counts_nothing(local_aws, analytics_only):
+def test_a_new_batch_is_counted_in_one_transaction_and_a_redelivery_counts_nothing(local_aws):
     import botocore.client
 
     from chalicelib.analytics import service
 
     rng, now = random.Random(7), datetime.now(UTC)
     brand_id = f"brand-{uuid.uuid4().hex[:8]}"
-    messages = [random_message(rng, brand_id, now, n) | {"type": "event.processed", "status": "processed"}
-                for n in range(10)]
+    messages = [random_message(rng, brand_id, now, n) | {"type": "event.processed", "status": "processed",
+                                                         "event_id": f"e{n}"} for n in range(10)]
     real = botocore.client.BaseClient._make_api_call
 
     def transactions(batch):
@@ -146,7 +132,7 @@ def test_a_new_batch_is_counted_in_one_transaction_and_a_redelivery_counts_nothi
     first = transactions(messages)
     assert len(first) == 1  # not one per message
     assert len(first[0].args[2]["TransactItems"]) <= 10 + 10  # ten markers, a day item each at most
-    new = random_message(rng, brand_id, now, 99) | {"type": "event.processed", "status": "rejected"}
+    new = random_message(rng, brand_id, now, 99) | {"type": "event.processed", "status": "rejected", "event_id": "e99"}
     again = transactions([*messages[5:], new])
     assert len(again) == 1 + 6  # the batch's, cancelled by the counted markers; then each alone
     today = service.today(now)
@@ -158,8 +144,10 @@ def test_a_range_starts_and_ends_where_asked(local_aws):
 
     brand_id, now = f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
     for days_ago in (0, 2, 5):
-        service.record({"type": "redemption.fulfilled", "id": f"r{days_ago}", "brand_id": brand_id,
-                        "points": 100 + days_ago, "at": (now - timedelta(days=days_ago)).isoformat()})
+        service.record(typed({"type": "redemption.fulfilled", "id": f"r{days_ago}", "brand_id": brand_id,
+                              "member_id": "M", "redemption_id": f"r{days_ago}", "reward_id": "rw",
+                              "reward_name": "Coffee", "transfer_id": "t", "points": 100 + days_ago,
+                              "at": (now - timedelta(days=days_ago)).isoformat()}))
     result = service.daily(brand_id, 3, service.today(now))
     assert len(result["days"]) == 3
     assert result["totals"] == {**result["totals"], "points_redeemed": 202, "redemptions": 2}

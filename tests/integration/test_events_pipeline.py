@@ -130,9 +130,9 @@ def _earned(member_id: str) -> int:
     return wiring.store().book(member_id).lifetime_earned
 
 
-def test_a_batch_sends_its_notifications_ten_per_call_and_an_unsent_one_retries_its_event_alone(local_aws):
+def test_a_batch_publishes_its_domain_events_ten_per_call_and_an_unpublished_one_retries_its_event_alone(local_aws):
     import app
-    from chalicelib import aws, queues
+    from chalicelib import aws
     from chalicelib.events import service
 
     brand = f"brand-{uuid.uuid4().hex[:8]}"
@@ -141,24 +141,25 @@ def test_a_batch_sends_its_notifications_ten_per_call_and_an_unsent_one_retries_
     items = [service.accept(brand, {"type": "purchase", "member_id": m, "idempotency_key": f"n{i}"},
                             datetime.now(UTC)) for i, m in enumerate(members)]
     batch = [message(f"m{i}", json.dumps({"event_id": item.event_id})) for i, item in enumerate(items)]
-    sqs, notifications = aws.client("sqs"), queues.queue_url("notifications")
-    real_batch, calls = sqs.send_message_batch, []
+    bus, sqs = aws.client("events"), aws.client("sqs")
+    real_put, calls = bus.put_events, []
 
-    def lossy(QueueUrl, Entries):  # boto3 calls it with these names
-        if QueueUrl != notifications:
-            return real_batch(QueueUrl=QueueUrl, Entries=Entries)
+    def lossy(Entries):  # boto3 calls it with this name; EventBridge answers per entry
         calls.append(len(Entries))
-        lost = [e for e in Entries if json.loads(e["MessageBody"])["event_id"] == items[3].event_id]
-        reply = real_batch(QueueUrl=QueueUrl, Entries=[e for e in Entries if e not in lost])
-        return {**reply, "Failed": [{"Id": e["Id"], "Code": "InternalError", "SenderFault": False} for e in lost]}
+        lost = [e for e in Entries if json.loads(e["Detail"])["event_id"] == items[3].event_id]
+        reply = real_put(Entries=[e for e in Entries if e not in lost])
+        done = iter(reply["Entries"])
+        return {"FailedEntryCount": len(lost), "Entries": [
+            {"ErrorCode": "InternalFailure", "ErrorMessage": "try again"} if e in lost else next(done)
+            for e in Entries]}
 
-    with mock.patch.object(sqs, "send_message_batch", lossy), \
-            mock.patch.object(sqs, "send_message", side_effect=AssertionError("one send per notification")):
+    with mock.patch.object(bus, "put_events", lossy), \
+            mock.patch.object(sqs, "send_message", side_effect=AssertionError("no send per event")):
         reply = app.process_events(sqs_event(batch, "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("p"))
 
     assert calls == [10, 2]
-    assert failed_ids(reply, batch) == {"m3"}  # retried: its notification was not sent
-    assert service.get(brand, items[3].event_id).status == "accepted"  # not recorded before its notification
+    assert failed_ids(reply, batch) == {"m3"}  # retried: its domain event was not published
+    assert service.get(brand, items[3].event_id).status == "accepted"  # not recorded before it is published
     assert all(service.get(brand, item.event_id).status == "processed" for i, item in enumerate(items) if i != 3)
     assert _earned(members[3]) == 1  # the grant itself was made (exactly once, replayed below)
 

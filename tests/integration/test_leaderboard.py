@@ -3,7 +3,6 @@ deliveries; every rank and the top N match a brute-force reference."""
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import uuid
@@ -12,6 +11,7 @@ from unittest import mock
 
 from chalicelib import errors
 from chalicelib.leaderboard import model
+from tests.bus import deliver, typed
 
 
 def reference_ranks(scores: dict[str, int]) -> dict[str, int]:
@@ -83,12 +83,7 @@ def test_concurrent_messages_for_one_member_all_count_exactly_once(local_aws):
 
 
 def _deliver_batch(messages: list[dict]) -> None:
-    from chalicelib.notify import dispatch
-
-    bodies = [json.dumps(m) for m in messages]
-    with dispatch.batch(bodies):
-        for body in bodies:
-            dispatch.dispatch(body)
+    assert deliver("leaderboard", [typed(m) for m in messages]) == []
 
 
 def test_batches_read_their_scores_at_once_and_still_count_each_message_exactly_once(local_aws):
@@ -99,7 +94,8 @@ def test_batches_read_their_scores_at_once_and_still_count_each_message_exactly_
     rng, brand_id, now = random.Random(20261203), f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
     members = [f"m{uuid.uuid4().hex[:10]}" for _ in range(8)]  # few: a batch often holds one member twice
     messages = [{"type": "points.earned", "id": f"b-{n}-{uuid.uuid4().hex[:6]}", "member_id": rng.choice(members),
-                 "brand_id": brand_id, "points": rng.randint(1, 500), "at": now.isoformat()} for n in range(240)]
+                 "brand_id": brand_id, "event_id": f"e{n}", "points": rng.randint(1, 500), "at": now.isoformat()}
+                for n in range(240)]
     deliveries = messages + rng.sample(messages, 60)  # some redelivered, in a later batch
     rng.shuffle(deliveries)
     batches = [deliveries[i:i + 10] for i in range(0, len(deliveries), 10)]

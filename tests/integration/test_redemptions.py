@@ -249,32 +249,17 @@ def test_code_uploads_skip_duplicates_and_never_reset_a_handed_out_code(local_aw
     assert codes == {"A", "B", "C"} - {code}
 
 
-def drain(sqs, logical: str) -> list[dict]:
-    import json
-
-    from chalicelib import queues
-
-    url, bodies = queues.queue_url(logical), []
-    while True:
-        reply = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        if not reply.get("Messages"):
-            return bodies
-        for message in reply["Messages"]:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-
-def test_generated_codes_are_unique_and_low_stock_is_signalled_once_per_restock(local_aws, sqs):
+def test_generated_codes_are_unique_and_low_stock_is_signalled_once_per_restock(local_aws, bus_tap):
     from chalicelib.rewards import service
 
     brand_id = brand()
     definition = {"name": "Pass", "cost_points": 1, "fulfilment": "generated_code", "stock": 5, "low_stock_at": 2}
     reward = service.create(brand_id, definition, NOW)
     member = funded_member(brand_id, 100)
-    drain(sqs, "notifications")
+    bus_tap.drain()
 
     codes = [service.redeem(member, reward.reward_id, f"r{i}", NOW).voucher_code for i in range(5)]
-    mine = [m for m in drain(sqs, "notifications") if m.get("reward_id") == reward.reward_id]
+    mine = bus_tap.drain(lambda m: m.get("reward_id") == reward.reward_id)
 
     assert len(set(codes)) == 5
     assert sorted(m["voucher_code"] for m in mine if m["type"] == "redemption.fulfilled") == sorted(codes)
@@ -287,8 +272,8 @@ def test_generated_codes_are_unique_and_low_stock_is_signalled_once_per_restock(
     service.update(brand_id, reward.reward_id, {**definition, "stock": 10}, NOW)  # restocked: 5 more
     for i in range(6, 9):
         service.redeem(member, reward.reward_id, f"r{i}", NOW)
-    again = {m["id"] for m in drain(sqs, "notifications")
-             if m.get("reward_id") == reward.reward_id and m["type"] == "reward.low_stock"}
+    again = {m["id"] for m in bus_tap.drain(lambda m: m.get("reward_id") == reward.reward_id)
+             if m["type"] == "reward.low_stock"}
     assert len(again) == 1
     assert again.isdisjoint(low)
 

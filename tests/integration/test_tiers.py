@@ -32,22 +32,12 @@ def member(brand_id: str) -> str:
     return profile.member_id
 
 
-def notifications(sqs, member_id: str) -> list[dict]:
-    from chalicelib import queues
-
-    url, found = queues.queue_url("notifications"), []
-    while True:
-        reply = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        if not reply.get("Messages"):
-            return found
-        for message in reply["Messages"]:
-            body = json.loads(message["Body"])
-            if body.get("member_id") == member_id:
-                found.append(body)
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+def notifications(tap, member_id: str) -> list[dict]:
+    """The domain events published for the member since the last look."""
+    return tap.drain(lambda detail: detail.get("member_id") == member_id)
 
 
-def test_the_grant_that_crosses_the_threshold_upgrades_and_reversals_count(tiers, sqs):
+def test_the_grant_that_crosses_the_threshold_upgrades_and_reversals_count(tiers, bus_tap):
     from chalicelib.ledger import wiring
 
     ledger, brand_id = wiring.ledger(), f"brand-{uuid.uuid4().hex[:8]}"
@@ -63,7 +53,7 @@ def test_the_grant_that_crosses_the_threshold_upgrades_and_reversals_count(tiers
     assert tiers.progress(member_id, now) == {"tier": "silver", "next_tier": "gold", "points_to_next_tier": 200,
                                               "qualifying_points": 100}
     assert tiers.member_tier(member_id)[0] == "silver"
-    assert [m["type"] for m in notifications(sqs, member_id)] == ["tier.upgraded"]
+    assert [m["type"] for m in notifications(bus_tap, member_id)] == ["tier.upgraded"]
     ledger.reverse("r1", "g1", 50)
     assert tiers.progress(member_id, now)["qualifying_points"] == 50
     lapsed = tiers.recompute(member_id, now)  # still silver, but the downgrade is now scheduled
@@ -71,7 +61,7 @@ def test_the_grant_that_crosses_the_threshold_upgrades_and_reversals_count(tiers
     assert lapsed.standing.downgrade_at == now.date() + timedelta(days=30)
 
 
-def test_the_daily_review_warns_then_downgrades_only_after_grace(tiers, sqs):
+def test_the_daily_review_warns_then_downgrades_only_after_grace(tiers, bus_tap):
     from chalicelib.ids import shard_of
     from chalicelib.ledger import wiring
     from chalicelib.store.standings import DUE_SHARDS
@@ -95,7 +85,7 @@ def test_the_daily_review_warns_then_downgrades_only_after_grace(tiers, sqs):
     assert review(silver.downgrade_at)["downgraded"] >= 1
     assert tiers.standing(member_id).tier == "blue"
     assert tiers.standing(member_id).review_at is None
-    kinds = [(m["type"], m.get("downgrade_at")) for m in notifications(sqs, member_id)]
+    kinds = [(m["type"], m.get("downgrade_at")) for m in notifications(bus_tap, member_id)]
     assert kinds == [("tier.upgraded", None), ("tier.warned", silver.downgrade_at.isoformat()),
                      ("tier.downgraded", None)]
 

@@ -31,8 +31,9 @@ def test_model_table_name_is_resolved_when_used_not_when_imported(monkeypatch):
 def test_queue_and_dlq_names_are_distinct(monkeypatch):
     monkeypatch.setenv("PUNCHCARD_PREFIX", "t")
     for spec in resources.QUEUES:
-        monkeypatch.delenv(f"PUNCHCARD_QUEUE_{spec.logical_name.upper()}", raising=False)
-        monkeypatch.delenv(f"PUNCHCARD_QUEUE_{spec.logical_name.upper()}_DLQ", raising=False)
+        variable = f"PUNCHCARD_QUEUE_{spec.logical_name.upper().replace('-', '_')}"
+        monkeypatch.delenv(variable, raising=False)
+        monkeypatch.delenv(f"{variable}_DLQ", raising=False)
         assert spec.name == f"t-{spec.logical_name}"
         assert spec.dlq_name == f"t-{spec.logical_name}-dlq"
 
@@ -44,9 +45,10 @@ def test_each_chalice_stage_names_every_table_queue_and_bucket(stage):
                  **chalice_config["stages"][stage]["environment_variables"]}
     expected = [f"PUNCHCARD_TABLE_{m.logical_name().upper()}" for m in MODELS]
     for spec in resources.QUEUES:
-        expected += [f"PUNCHCARD_QUEUE_{spec.logical_name.upper()}",
+        expected += [f"PUNCHCARD_QUEUE_{spec.logical_name.upper().replace('-', '_')}",
                      f"PUNCHCARD_QUEUE_{spec.dlq_logical_name.upper().replace('-', '_')}"]
     expected += [f"PUNCHCARD_BUCKET_{b.logical_name.upper()}" for b in resources.BUCKETS]
+    expected.append(f"PUNCHCARD_BUS_{resources.DOMAIN_BUS.logical_name.upper()}")
     missing = [name for name in expected if name not in variables]
     assert not missing
     prefix = variables["PUNCHCARD_PREFIX"]
@@ -59,7 +61,8 @@ def test_stages_do_not_share_resource_names():
     chalice_config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     dev = chalice_config["stages"]["dev"]["environment_variables"]
     prod = chalice_config["stages"]["prod"]["environment_variables"]
-    names = [k for k in dev if k.startswith(("PUNCHCARD_TABLE_", "PUNCHCARD_QUEUE_", "PUNCHCARD_BUCKET_"))]
+    kinds = ("PUNCHCARD_TABLE_", "PUNCHCARD_QUEUE_", "PUNCHCARD_BUCKET_", "PUNCHCARD_BUS_")
+    names = [k for k in dev if k.startswith(kinds)]
     assert names
     assert all(dev[k] != prod[k] for k in names)
 
