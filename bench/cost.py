@@ -45,12 +45,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from load import Stack, call  # noqa: E402
 
+from chalicelib.resources import CONSUMERS  # noqa: E402
+
 # us-east-1 list prices, as published on the AWS pricing pages (December 2026).
 # https://aws.amazon.com/dynamodb/pricing/on-demand/
 DYNAMODB_PER_WRITE_UNIT = 0.625 / 1e6
 DYNAMODB_PER_READ_UNIT = 0.125 / 1e6
 # https://aws.amazon.com/sqs/pricing/ (standard queues, per 64 KB chunk of a request)
 SQS_PER_REQUEST = 0.40 / 1e6
+# https://aws.amazon.com/eventbridge/pricing/ (custom events published, per 64 KB chunk)
+EVENTBRIDGE_PER_EVENT = 1.00 / 1e6
 # https://aws.amazon.com/lambda/pricing/ (x86)
 LAMBDA_PER_REQUEST = 0.20 / 1e6
 LAMBDA_PER_GB_SECOND = 0.0000166667
@@ -135,7 +139,8 @@ def summarise(name: str, records: list[dict], operations: int, api_requests: int
     rcu_by: dict[str, float] = defaultdict(float)
     calls_by: dict[str, int] = defaultdict(int)
     gsi: dict[str, float] = defaultdict(float)
-    wcu = rcu = gsi_wcu = sqs = 0.0
+    wcu = rcu = gsi_wcu = sqs = published = delivered = 0.0
+    routes = {c.name: set(c.types) for c in CONSUMERS}
     invocations, seconds, wall, idle_polls = 0, 0.0, 0.0, 0
     for r in records:
         if idle(r):
@@ -160,11 +165,15 @@ def summarise(name: str, records: list[dict], operations: int, api_requests: int
             rcu_by[r["by"]] += r.get("rcu", 0)
         elif r["svc"] == "sqs":
             sqs += r.get("chunks", 1)
+        elif r["svc"] == "events" and r["op"] == "PutEvents":
+            published += r.get("chunks", 1)
+            delivered += sum(kind in types for kind in r.get("types", []) for types in routes.values())
     dynamodb_requests = sum(n for op, n in requests_by_op.items() if op.startswith("dynamodb."))
     dollars = {
         "dynamodb writes": (wcu + gsi_wcu) * DYNAMODB_PER_WRITE_UNIT,
         "dynamodb reads": rcu * DYNAMODB_PER_READ_UNIT,
-        "sqs": sqs * SQS_PER_REQUEST,
+        "sqs": (sqs + delivered) * SQS_PER_REQUEST,
+        "eventbridge": published * EVENTBRIDGE_PER_EVENT,
         "lambda": invocations * LAMBDA_PER_REQUEST + seconds * LAMBDA_MEMORY_GB * LAMBDA_PER_GB_SECOND,
         "api gateway": api_requests * API_GATEWAY_PER_REQUEST,
     }
@@ -175,6 +184,7 @@ def summarise(name: str, records: list[dict], operations: int, api_requests: int
         "requests_by_op": {op: n / per for op, n in sorted(requests_by_op.items())},
         "write_units": (wcu + gsi_wcu) / per, "table_write_units": wcu / per, "index_write_units": gsi_wcu / per,
         "read_units": rcu / per, "sqs_requests": sqs / per, "lambda_invocations": invocations / per,
+        "events_published": published / per, "sqs_sends_by_eventbridge": delivered / per,
         "lambda_seconds": seconds / per, "lambda_wall_seconds": wall / per,
         "api_requests": api_requests / per, "idle_polls": idle_polls,
         "write_units_by": {k: v / per for k, v in sorted(wcu_by.items(), key=lambda kv: -kv[1])},
@@ -191,7 +201,8 @@ def show(summary: dict) -> None:
     print(f"\n== {s['phase']}: {s['operations']} operations; per operation:")
     print(f"   DynamoDB requests {s['dynamodb_requests']:.2f}   write units {s['write_units']:.2f} "
           f"(table {s['table_write_units']:.2f}, indexes {s['index_write_units']:.2f})   read units "
-          f"{s['read_units']:.2f}   SQS requests {s['sqs_requests']:.2f}   Lambda invocations "
+          f"{s['read_units']:.2f}   SQS requests {s['sqs_requests']:.2f} (+ {s['sqs_sends_by_eventbridge']:.2f} "
+          f"sent by EventBridge)   events published {s['events_published']:.2f}   Lambda invocations "
           f"{s['lambda_invocations']:.3f} ({s['lambda_seconds'] * 1000:.1f} ms billed in AWS, est.; "
           f"{s['lambda_wall_seconds'] * 1000:.0f} ms here)   API requests {s['api_requests']:.2f}")
     print("   requests: " + ", ".join(f"{op} {n:.2f}" for op, n in s["requests_by_op"].items()))

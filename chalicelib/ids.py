@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
+from ulid import ULID
+
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def new_id() -> str:
-    from ulid import ULID  # imported on first use: ~60 ms the cold path should not pay
-
     return str(ULID())
 
 

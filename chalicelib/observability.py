@@ -15,6 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
+from chalice import ConvertToMiddleware
 
 from chalicelib import config
 
@@ -50,15 +51,11 @@ def _trace(event: Any, get_response: Callable) -> Any:
     active = tracer()
     if active is None:
         return get_response(event)
-    from chalice import ConvertToMiddleware
-
     return ConvertToMiddleware(active.capture_lambda_handler)(event, get_response)
 
 
 def install(app) -> None:
     """Register logging, tracing and metrics middleware on the app (before any handler)."""
-    from chalice import ConvertToMiddleware
-
     app.register_middleware(ConvertToMiddleware(functools.partial(
         logger.inject_lambda_context,
         correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)), "http")

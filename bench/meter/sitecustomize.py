@@ -272,6 +272,12 @@ def install(directory: str) -> None:
         elif service == "sqs" and operation_name.startswith("SendMessage"):
             bodies = [api_params.get("MessageBody", "")] + [e["MessageBody"] for e in api_params.get("Entries", [])]
             record["chunks"] = max(1, math.ceil(sum(len(b.encode()) for b in bodies) / (64 * KB)))
+        elif service == "events" and operation_name == "PutEvents":
+            # EventBridge bills each 64 KB chunk of each entry; each entry is then one SQS send per
+            # consumer whose rule matches it (made by EventBridge, so no client here sees it)
+            record["types"] = [e.get("DetailType") for e in api_params.get("Entries", [])]
+            record["chunks"] = sum(max(1, math.ceil(len(e.get("Detail", "").encode()) / (64 * KB)))
+                                   for e in api_params.get("Entries", []))
         if not ok:
             record["failed"] = type(error).__name__
         meter.record(**record)

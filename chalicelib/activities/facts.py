@@ -7,6 +7,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib import bootstrap, config
+from chalicelib.members import store as members
+from chalicelib.observability import logger
+from chalicelib.rules import counters
+from chalicelib.tiers import service as tiers
 
 _batch: ContextVar[dict[str, dict[str, Any]] | None] = ContextVar("batch_member_reads", default=None)
 
@@ -17,13 +24,8 @@ def read_for_batch(member_ids: list[str]) -> Iterator[None]:
     standings from one BatchGetItem each, made now, not three reads per event (as of the
     batch's start, as its ruleset; a later event of the same member in the batch reads what the
     earlier ones earned: :func:`earned`). Whatever batch read fails is read per event instead."""
-    from chalicelib.ledger import wiring
-    from chalicelib.members import store as members
-    from chalicelib.observability import logger
-    from chalicelib.tiers import service as tiers
-
     known: dict[str, dict[str, Any]] = {}
-    for name, read in (("profiles", members.profiles), ("lifetimes", wiring.store().lifetimes)):
+    for name, read in (("profiles", members.profiles), ("lifetimes", bootstrap.ledger_store().lifetimes)):
         try:
             found = read(member_ids)
             known[name] = {m: found.get(m) for m in member_ids}
@@ -59,17 +61,13 @@ def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
     """``member.*`` facts: profile, tier (and its earning multiplier), lifetime earnings.
     Segments arrive with their issue; until then they are empty (conditions on them simply do
     not hold). Counters: :func:`counter_facts`."""
-    from chalicelib.ledger import wiring
-    from chalicelib.members import store as members
-    from chalicelib.tiers import service as tiers
-
     read, profile = _known("profiles", member_id)
     profile = profile if read else members.get_profile(member_id)
     if profile is None or profile.status != "active":
         return {}
     read, lifetime_earned = _known("lifetimes", member_id)
     if not read or lifetime_earned is None:
-        lifetime_earned = wiring.store().lifetime_earned(member_id)
+        lifetime_earned = bootstrap.ledger_store().lifetime_earned(member_id)
     tier, multiplier = tiers.member_tier(member_id)
     return {
         "id": member_id,
@@ -89,13 +87,7 @@ def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
 def counter_facts(brand_id: str, member_id: str, event: dict[str, Any], at: datetime) -> tuple[dict, dict]:
     """(``member.counters/totals/streaks`` facts, milestone stats) as the member's next event of
     ``event``'s type would see them: for a simulation, which stores nothing."""
-    from zoneinfo import ZoneInfo
-
-    from chalicelib import config
-    from chalicelib.ledger import wiring
-    from chalicelib.rules import counters
-
     key = counters.key(brand_id, member_id, event["type"])
-    _, before = wiring.store().read_guards([key])[key]
+    _, before = bootstrap.ledger_store().read_guards([key])[key]
     after = counters.advance(before, event, at, ZoneInfo(config.program_timezone()))
     return counters.facts({event["type"]: before}, {event["type"]: after}), counters.stats(before, after)

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib import aws, config
+from chalicelib.activities import store as activities
 from chalicelib.analytics import model
 from chalicelib.bus import catalogue
 from chalicelib.bus.catalogue import DomainEvent
@@ -121,8 +122,6 @@ def _shard_days(brand_id: str, shard: int, first: str, last: str) -> list[tuple[
 
 def daily(brand_id: str, days: int, today: date) -> dict[str, Any]:
     """The brand's dashboard for the ``days`` days up to ``today`` (program-local)."""
-    from chalicelib.activities import store as activities
-
     first = today - timedelta(days=days - 1)
     with ThreadPoolExecutor(max_workers=SHARDS + 1) as pool:
         shards = [pool.submit(_shard_days, brand_id, s, first.isoformat(), today.isoformat()) for s in range(SHARDS)]

@@ -6,10 +6,17 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors
+from chalicelib import bootstrap, errors
+from chalicelib.activities import service
+from chalicelib.activities.facts import counter_facts, member_facts
 from chalicelib.api import views
 from chalicelib.api.http import json_body, query, route
 from chalicelib.api.validation import validate
+from chalicelib.members import service as members
+from chalicelib.members import store as member_store
+from chalicelib.rules import limits
+from chalicelib.rules.templates import TEMPLATES
+from chalicelib.tiers import service as tiers
 
 bp = Blueprint(__name__)
 
@@ -17,8 +24,6 @@ bp = Blueprint(__name__)
 def _service():
     """The activities service, imported on first use: it brings the rules engine (zoneinfo,
     decimal) and the rules table's models, which requests that never touch activities skip."""
-    from chalicelib.activities import service
-
     return service
 
 CHANNELS = ("facebook", "twitter", "instagram", "online", "in_store", "newsletter", "profile", "referral",
@@ -47,12 +52,8 @@ def list_activities(principal):
     if principal.role == "brand":
         heads = _service().listed(principal.brand_id, channel=channel, status=status)
         return {"items": [views.activity(h) for h in heads], "next_cursor": None}
-    from chalicelib.ledger import wiring
-    from chalicelib.members import store as members
-    from chalicelib.rules import limits
-
     heads, subjects = [], {}
-    for enrolment in members.enrolments(principal.member_id):
+    for enrolment in member_store.enrolments(principal.member_id):
         listed = _service().listed(enrolment.brand_id, channel=channel, status="active")
         compiled = {a.id: a for a in _service().rulesets.get(enrolment.brand_id).activities} if listed else {}
         for head in listed:
@@ -62,7 +63,7 @@ def list_activities(principal):
         heads += listed
     now = datetime.now(UTC)
     keys = [key for subject in subjects.values() for key in limits.member_keys(subject, principal.member_id)]
-    states = wiring.store().read_guards(keys) if keys else {}
+    states = bootstrap.ledger_store().read_guards(keys) if keys else {}
     items = []
     for head in heads:
         subject = subjects.get(head.activity_id)
@@ -79,9 +80,6 @@ def simulate_activity(principal):
     event = body["event"]
     at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00")) if event.get("occurred_at") else now
     if body.get("member_id"):
-        from chalicelib.activities.facts import counter_facts, member_facts
-        from chalicelib.members import service as members
-
         members.enrolled_profile(body["member_id"], principal.brand_id)
         member = member_facts(body["member_id"], now)
         if member:
@@ -89,8 +87,6 @@ def simulate_activity(principal):
             member.update(counted)
     member = {**member, **body.get("member", {})}
     if "tier" in body.get("member", {}):  # a tier to try: its program-wide multiplier comes with it
-        from chalicelib.tiers import service as tiers
-
         tier = tiers.program().get(member["tier"])
         member["tier_multiplier"] = tier.multiplier if tier else None
     try:
@@ -104,15 +100,11 @@ def simulate_activity(principal):
 
 @route(bp, "/v1/activities/templates", roles=("brand",))
 def list_templates(principal):
-    from chalicelib.rules.templates import TEMPLATES
-
     return {"items": [views.template(t) for t in TEMPLATES.values()], "next_cursor": None}
 
 
 @route(bp, "/v1/activities/templates/{template_id}", methods=("POST",), roles=("brand",))
 def use_template(template_id, principal):
-    from chalicelib.rules.templates import TEMPLATES
-
     template = TEMPLATES.get(template_id)
     if template is None:
         raise errors.NotFound("No such template.", details={"template_id": template_id})

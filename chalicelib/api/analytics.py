@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from chalice import Blueprint
 
 from chalicelib import errors
+from chalicelib.analytics import service
 from chalicelib.api.http import query, route
 
 bp = Blueprint(__name__)
@@ -17,8 +18,6 @@ DEFAULT_DAYS = 30
 
 @route(bp, "/v1/analytics/daily", roles=("brand",))
 def daily(principal):
-    from chalicelib.analytics import service
-
     raw = query(bp.current_request, "days").get("days", str(DEFAULT_DAYS))
     if not raw.isdigit() or not 1 <= int(raw) <= service.MAX_DAYS:
         raise errors.BadRequest(f"days is 1 to {service.MAX_DAYS}.", code="invalid_parameter",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from chalice import AuthResponse, Blueprint
 
 from chalicelib import errors
+from chalicelib.identity import service
 from chalicelib.identity.principal import Principal, Unauthenticated
 from chalicelib.observability import logger
 
@@ -22,8 +23,6 @@ AUTHORIZER_CACHE_SECONDS = 60  # a revoked key or expired token stops working wi
 
 @bp.authorizer(ttl_seconds=AUTHORIZER_CACHE_SECONDS)
 def punchcard_auth(auth_request):
-    from chalicelib.identity import service
-
     try:
         principal = service.authenticate(auth_request.token)
     except Unauthenticated as e:

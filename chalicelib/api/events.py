@@ -11,13 +11,12 @@ from chalicelib import errors
 from chalicelib.api.http import json_body, route
 from chalicelib.api.ledger import idempotency_key
 from chalicelib.api.validation import validate
+from chalicelib.events import service
 
 bp = Blueprint(__name__)
 
 
 def _service():
-    from chalicelib.events import service  # pynamodb models and the pipeline: on first use
-
     return service
 
 

@@ -15,6 +15,7 @@ from chalice import Response
 
 from chalicelib import config, errors
 from chalicelib.api import strict_json
+from chalicelib.api.auth import caller, punchcard_auth, require_role
 from chalicelib.api.validation import check_path
 from chalicelib.observability import logger
 
@@ -54,8 +55,6 @@ def route(bp, path: str, *, methods: tuple[str, ...] = ("GET",), roles: tuple[st
     roles, and the view receives the caller as its ``principal`` argument.
     """
     if roles:
-        from chalicelib.api.auth import punchcard_auth
-
         kwargs["authorizer"] = punchcard_auth
 
     def decorate(view: Callable) -> Callable:
@@ -63,8 +62,6 @@ def route(bp, path: str, *, methods: tuple[str, ...] = ("GET",), roles: tuple[st
         def guarded(**params: Any) -> Any:
             try:
                 if roles:
-                    from chalicelib.api.auth import caller, require_role
-
                     principal = caller(bp.current_request)
                     require_role(principal, roles)
                 if params:

@@ -10,6 +10,9 @@ from chalice import Blueprint
 from chalicelib import config, errors
 from chalicelib.api.http import json_body, query, route
 from chalicelib.api.validation import validate
+from chalicelib.leaderboard import model, service
+from chalicelib.members import service as members
+from chalicelib.members import store as member_store
 
 bp = Blueprint(__name__)
 
@@ -36,17 +39,12 @@ def _params(request) -> tuple[str, str | None, int]:
 
 @route(bp, "/v1/leaderboard", roles=("member", "brand"))
 def leaderboard(principal):
-    from chalicelib.leaderboard import model, service
-
     period, brand_id, limit = _params(bp.current_request)
     if principal.role == "brand":
         if brand_id not in (None, principal.brand_id):
             raise errors.NotFound("No such leaderboard.", details={"brand_id": brand_id})
         scope, member_id = f"B.{principal.brand_id}", None
     else:
-        from chalicelib.members import service as members
-        from chalicelib.members import store as member_store
-
         members.own_profile(principal.member_id)
         if brand_id is not None and member_store.get_enrolment(principal.member_id, brand_id) is None:
             raise errors.NotFound("No such leaderboard.", details={"brand_id": brand_id})
@@ -62,9 +60,6 @@ def leaderboard(principal):
 
 @route(bp, "/v1/me/leaderboard", methods=("PUT",), roles=("member",))
 def set_display_name(principal):
-    from chalicelib.leaderboard import service
-    from chalicelib.members import service as members
-
     body = validate("LeaderboardName", json_body(bp.current_request))
     members.own_profile(principal.member_id)
     return service.set_name(principal.member_id, body["display_name"])

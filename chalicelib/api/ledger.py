@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import config, errors
+from chalicelib import bootstrap, config, errors
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.pagination import page, page_request
@@ -21,31 +21,15 @@ bp = Blueprint(__name__)
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
-def _wiring():
-    from chalicelib.ledger import wiring  # the DynamoDB store and pynamodb transactions: on first use
-
-    return wiring
-
-
 def _balance(member_id: str) -> dict:
-    return views.balance(member_id, _wiring().store().book(member_id), datetime.now(UTC))
+    return views.balance(member_id, bootstrap.ledger_store().book(member_id), bootstrap.now())
 
 
 def _history(member_id: str, viewer_brand: str | None) -> dict:
     """The member's history; a brand's view holds that brand's own entries only."""
     limit, start_key = page_request(bp.current_request)
-    transfers, last_key = _wiring().store().history(member_id, limit, start_key, brand_id=viewer_brand)
+    transfers, last_key = bootstrap.ledger_store().history(member_id, limit, start_key, brand_id=viewer_brand)
     return page([views.ledger_entry(t, member_id) for t in transfers], last_key)
-
-
-def export_section(member_id: str) -> dict:
-    """The ledger's part of a privacy export: the balance and every transfer of the member."""
-    store, entries, start_key = _wiring().store(), [], None
-    while True:
-        transfers, start_key = store.history(member_id, 200, start_key)
-        entries += [views.ledger_entry(t, member_id) for t in transfers]
-        if not start_key:
-            return {"balance": _balance(member_id), "transfers": entries}
 
 
 def idempotency_key(request) -> str:
@@ -84,7 +68,7 @@ def adjust_points(member_id, principal):
                                       "points either way.", code="points_over_maximum",
                                       details={"pointer": "/points", "maximum": config.max_points_per_adjustment()})
     by = (("brand_id", principal.brand_id),) if principal.brand_id else (("by", "admin"),)
-    transfer = _wiring().ledger().adjust(
+    transfer = bootstrap.ledger().adjust(
         model.transfer_id("adjustment", principal.brand_id or "admin", key), member_id, body["points"],
         body["reason"], expires_after=body.get("expires_after"),
         metadata=by + ((("ticket", body["ticket"]),) if body.get("ticket") else ()))

@@ -11,7 +11,8 @@ from chalicelib import errors
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.validation import validate
-from chalicelib.members import service, store
+from chalicelib.brands import store as brands
+from chalicelib.members import privacy, service, store
 from chalicelib.timestamps import iso
 
 bp = Blueprint(__name__)
@@ -38,7 +39,7 @@ def update_me(principal):
 
 @route(bp, "/v1/me/export", roles=("member",))
 def export_me(principal):
-    return views.export(principal.member_id)
+    return privacy.export(principal.member_id)
 
 
 @route(bp, "/v1/me", methods=("DELETE",), roles=("member",))
@@ -57,8 +58,6 @@ def _brand_id(brand_id: str) -> str:
 
 @route(bp, "/v1/me/invitations", roles=("member",))
 def my_invitations(principal):
-    from chalicelib.brands import store as brands
-
     items = service.invitations(principal.member_id)
     return {"items": [views.enrolment(e, brands.get_brand(e.brand_id).name) for e in items]}
 

@@ -12,7 +12,7 @@ from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.pagination import page, page_request
 from chalicelib.api.validation import validate
-from chalicelib.members import service
+from chalicelib.members import privacy, service
 
 bp = Blueprint(__name__)
 
@@ -68,7 +68,7 @@ def get_member(member_id, principal):
 
 @route(bp, "/v1/members/{member_id}/export", roles=("admin",))
 def export_member(member_id, principal):
-    return views.export(member_id)
+    return privacy.export(member_id)
 
 
 @route(bp, "/v1/members/{member_id}", methods=("DELETE",), roles=("admin",))

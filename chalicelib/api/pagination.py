@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.api.http import query
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -20,8 +21,6 @@ MAX_LIMIT = 200
 
 def page_request(request, *other_params: str) -> tuple[int, dict[str, Any] | None]:
     """``limit`` and the decoded ``cursor``; any parameter not in ``other_params`` is a 400."""
-    from chalicelib.api.http import query
-
     params = query(request, "limit", "cursor", *other_params)
     raw_limit = params.get("limit", str(DEFAULT_LIMIT))
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:

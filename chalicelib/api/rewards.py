@@ -7,11 +7,15 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors
+from chalicelib import bootstrap, errors
+from chalicelib.api import views
 from chalicelib.api.http import json_body, query, route
 from chalicelib.api.ledger import idempotency_key
 from chalicelib.api.pagination import page, page_request
 from chalicelib.api.validation import validate
+from chalicelib.members import service as members
+from chalicelib.members import store as member_store
+from chalicelib.rewards import service, wishlist
 from chalicelib.timestamps import iso
 
 bp = Blueprint(__name__)
@@ -21,8 +25,6 @@ _REWARD_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 
 def _service():
-    from chalicelib.rewards import service  # pynamodb models and transactions: on first use
-
     return service
 
 
@@ -45,17 +47,6 @@ def _for_member(item, available: int, tier: str | None) -> dict:
             "tier_ok": not definition.get("tiers") or tier in definition["tiers"]}
 
 
-def redemption_view(item) -> dict:
-    view = {"id": item.redemption_id, "status": item.status, "reward_id": item.reward_id,
-            "reward_name": item.reward_name, "member_id": item.member_id, "brand_id": item.brand_id,
-            "cost_points": int(item.cost_points), "created_at": iso(item.created_at),
-            "updated_at": iso(item.updated_at)}
-    for key in ("voucher_code", "reason", "transfer_id"):
-        if getattr(item, key):
-            view[key] = getattr(item, key)
-    return view
-
-
 @route(bp, "/v1/rewards", methods=("POST",), roles=("brand",))
 def create_reward(principal):
     body = validate("RewardInput", json_body(bp.current_request))
@@ -71,12 +62,8 @@ def list_rewards(principal):
         items = [reward_view(r) for r in service.brand_rewards(principal.brand_id)
                  if category is None or r.definition.get("category") == category]
         return {"items": items, "next_cursor": None}
-    from chalicelib.ledger import wiring
-    from chalicelib.members import service as members
-    from chalicelib.members import store as member_store
-
     members.own_profile(principal.member_id)
-    available = wiring.store().book(principal.member_id).available(now)
+    available = bootstrap.ledger_store().book(principal.member_id).available(now)
     tier, items = service.member_tier(principal.member_id), []
     for enrolment in member_store.enrolments(principal.member_id):
         items += [_for_member(r, available, tier) for r in service.brand_rewards(enrolment.brand_id)
@@ -136,44 +123,32 @@ def redeem(principal):
     request = bp.current_request
     key = idempotency_key(request)
     body = validate("RedemptionCreate", json_body(request))
-    from chalicelib.members import service as members
-
     members.own_profile(principal.member_id)
     item = _service().redeem(principal.member_id, body["reward_id"], key, datetime.now(UTC))
     if item.status == "failed":
         raise errors.Conflict("The redemption failed.", code=item.reason or "redemption_failed",
                               details={"redemption_id": item.redemption_id})
-    return Response(status_code=201, body=redemption_view(item))
-
-
-def export_section(member_id: str) -> list[dict]:
-    """Every redemption of the member, newest first (for the privacy export)."""
-    items, start = [], None
-    while True:
-        batch, start = _service().member_redemptions(member_id, 100, start)
-        items += [redemption_view(i) for i in batch]
-        if not start:
-            return items
+    return Response(status_code=201, body=views.redemption(item))
 
 
 @route(bp, "/v1/me/redemptions", roles=("member",))
 def my_redemptions(principal):
     limit, start = page_request(bp.current_request)
     items, last = _service().member_redemptions(principal.member_id, limit, start)
-    return page([redemption_view(i) for i in items], last)
+    return page([views.redemption(i) for i in items], last)
 
 
 @route(bp, "/v1/redemptions", roles=("brand",))
 def brand_redemptions(principal):
     limit, start = page_request(bp.current_request)
     items, last = _service().brand_redemptions(principal.brand_id, limit, start)
-    return page([redemption_view(i) for i in items], last)
+    return page([views.redemption(i) for i in items], last)
 
 
 @route(bp, "/v1/redemptions/{redemption_id}/cancellation", methods=("POST",), roles=("brand",))
 def cancel_redemption(redemption_id, principal):
     item = _service().cancel(principal.brand_id, redemption_id, datetime.now(UTC))
-    return redemption_view(item)
+    return views.redemption(item)
 
 
 def _wish_view(wish, reward, available: int) -> dict:
@@ -188,28 +163,21 @@ def _wish_view(wish, reward, available: int) -> dict:
 
 @route(bp, "/v1/me/wishlist", roles=("member",))
 def my_wishlist(principal):
-    from chalicelib.ledger import wiring
-    from chalicelib.rewards import wishlist
-
-    available = wiring.store().book(principal.member_id).available(datetime.now(UTC))
+    available = bootstrap.ledger_store().book(principal.member_id).available(datetime.now(UTC))
     return {"items": [_wish_view(w, r, available) for w, r in wishlist.items(principal.member_id)],
             "next_cursor": None}
 
 
 @route(bp, "/v1/me/wishlist/{reward_id}", methods=("PUT",), roles=("member",))
 def wish(reward_id, principal):
-    from chalicelib.ledger import wiring
-    from chalicelib.rewards import wishlist
-
     now = datetime.now(UTC)
     item = wishlist.add(principal.member_id, reward_id, now)
-    return _wish_view(item, _service().get(reward_id), wiring.store().book(principal.member_id).available(now))
+    available = bootstrap.ledger_store().book(principal.member_id).available(now)
+    return _wish_view(item, _service().get(reward_id), available)
 
 
 @route(bp, "/v1/me/wishlist/{reward_id}", methods=("DELETE",), roles=("member",))
 def unwish(reward_id, principal):
-    from chalicelib.rewards import wishlist
-
     if not _REWARD_ID.fullmatch(reward_id):  # nothing by that id can be on a wishlist
         raise errors.NotFound("No such reward.", details={"reward_id": reward_id})
     wishlist.remove(principal.member_id, reward_id)

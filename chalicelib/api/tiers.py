@@ -8,13 +8,12 @@ from chalice import Blueprint
 
 from chalicelib.api.http import json_body, route
 from chalicelib.api.validation import validate
+from chalicelib.tiers import service
 
 bp = Blueprint(__name__)
 
 
 def _service():
-    from chalicelib.tiers import service
-
     return service
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.ledger import model as ledger
 from chalicelib.members import profile as rules
 from chalicelib.store.members import EnrolmentItem, ProfileItem
+from chalicelib.tiers import service as tiers
 from chalicelib.timestamps import iso
 
 
@@ -54,8 +55,6 @@ def enrolment(enrolment: EnrolmentItem, brand_name: str | None = None) -> dict[s
 
 
 def balance(member_id: str, book: ledger.MemberBook, now: datetime) -> dict[str, Any]:
-    from chalicelib.tiers import service as tiers
-
     return {**tiers.progress(member_id, now),
         "member_id": member_id,
         "available": book.available(now),
@@ -133,13 +132,12 @@ def template(t) -> dict[str, Any]:
             "activities": t.render()}
 
 
-def export(member_id: str) -> dict[str, Any]:
-    """Everything held on the member, one section per area (the member's and the admin's export)."""
-    from chalicelib.api import ledger as ledger_api
-    from chalicelib.api import rewards as rewards_api
-    from chalicelib.leaderboard import service as leaderboard
-    from chalicelib.members import service
-
-    return {**service.export(member_id), "ledger": ledger_api.export_section(member_id),
-            "redemptions": rewards_api.export_section(member_id),
-            "leaderboard": [{"display_name": leaderboard.get_name(member_id)}]}
+def redemption(item) -> dict:
+    view = {"id": item.redemption_id, "status": item.status, "reward_id": item.reward_id,
+            "reward_name": item.reward_name, "member_id": item.member_id, "brand_id": item.brand_id,
+            "cost_points": int(item.cost_points), "created_at": iso(item.created_at),
+            "updated_at": iso(item.updated_at)}
+    for key in ("voucher_code", "reason", "transfer_id"):
+        if getattr(item, key):
+            view[key] = getattr(item, key)
+    return view

@@ -1,6 +1,8 @@
 """The domain events: what happened, as typed facts every consumer reads the same way.
 
-Each event is a frozen dataclass with a ``TYPE`` and a ``VERSION``; on the wire (the
+Each event is an immutable record (:class:`Record`: keyword-only fields declared by annotation,
+as a frozen dataclass but without the ~1 ms per class a dataclass costs at import, which every
+API cold start would pay) with a ``TYPE`` and a ``VERSION``; on the wire (the
 ``detail`` of an EventBridge event, see :mod:`chalicelib.bus.publisher`) it is one flat JSON
 object: ``{"type", "version", "id", "at", <its fields>}``. ``id`` is stable across retries of
 what produced it (consumers dedupe on it: at least once in, exactly once applied); ``at`` is
@@ -15,21 +17,68 @@ body that does not match, is poison with its reason. Fields may be added to a ve
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from chalicelib.jobs import PoisonMessage
+from chalicelib.resources import CONSUMERS
 
 
-@dataclass(frozen=True, kw_only=True)
-class DomainEvent:
+class Record:
+    """An immutable value with keyword-only fields: those its classes annotate (``ClassVar``
+    aside), in declaration order, base classes first; a field with a class-level value has it
+    as its default. Equal when of the same class with equal fields; hashable."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = [name for name, hint in cls.__dict__.get("__annotations__", {}).items()  # noqa: RUF063 (this class's own, as written)
+               if not str(hint).startswith("ClassVar")]
+        defaults = dict(cls.DEFAULTS)
+        defaults.update({name: cls.__dict__[name] for name in own if name in cls.__dict__})
+        cls.FIELDS = (*cls.FIELDS, *(name for name in own if name not in cls.FIELDS))
+        cls.DEFAULTS = defaults
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values).difference(self.FIELDS)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
+        for name in self.FIELDS:
+            if name in values:
+                value = values[name]
+            elif name in self.DEFAULTS:
+                value = self.DEFAULTS[name]
+            else:
+                raise TypeError(f"{type(self).__name__} needs {name!r}")
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._values() == self._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.FIELDS)})"
+
+
+class DomainEvent(Record):
     """What every domain event carries."""
 
     TYPE: ClassVar[str] = ""
@@ -44,27 +93,23 @@ class DomainEvent:
         return {"type": self.TYPE, "version": self.VERSION, **_plain(self)}
 
 
-@dataclass(frozen=True, kw_only=True)
-class ActivityPoints:
+class ActivityPoints(Record):
     """Points one activity paid for an event."""
 
     activity_id: str
     points: int
 
 
-@dataclass(frozen=True, kw_only=True)
 class MemberEvent(DomainEvent):
     member_id: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class EventOutcome(MemberEvent):
     brand_id: str
     event_id: str
     channel: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
 class PointsEarned(EventOutcome):
     TYPE = "points.earned"
     DESCRIPTION = "An event earned the member points (the sum of what its activities paid)."
@@ -73,7 +118,6 @@ class PointsEarned(EventOutcome):
     activities: tuple[ActivityPoints, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
 class EventProcessed(EventOutcome):
     TYPE = "event.processed"
     DESCRIPTION = ("An event settled without earning: `processed` (no activity paid) or `rejected` "
@@ -83,7 +127,6 @@ class EventProcessed(EventOutcome):
     reason: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
 class EventFailed(EventOutcome):
     TYPE = "event.failed"
     DESCRIPTION = "An event's last retry failed; it waits in the events dead-letter queue for a redrive."
@@ -91,7 +134,6 @@ class EventFailed(EventOutcome):
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class PointsReversed(MemberEvent):
     TYPE = "points.reversed"
     DESCRIPTION = "Points an event earned were taken back, in whole or in part (a return, a refund)."
@@ -101,7 +143,6 @@ class PointsReversed(MemberEvent):
     points: int
 
 
-@dataclass(frozen=True, kw_only=True)
 class PointsAdjusted(MemberEvent):
     TYPE = "points.adjusted"
     DESCRIPTION = "A brand (or an admin, `brand_id` null) credited (`points` > 0) or debited (< 0) the member by hand."
@@ -111,7 +152,6 @@ class PointsAdjusted(MemberEvent):
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class RedemptionEvent(MemberEvent):
     brand_id: str
     redemption_id: str
@@ -122,7 +162,6 @@ class RedemptionEvent(MemberEvent):
     voucher_code: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
 class RedemptionFulfilled(RedemptionEvent):
     TYPE = "redemption.fulfilled"
     DESCRIPTION = "A redemption was paid for: the points are spent and the reward is the member's."
@@ -130,7 +169,6 @@ class RedemptionFulfilled(RedemptionEvent):
     transfer_id: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class RedemptionCancelled(RedemptionEvent):
     TYPE = "redemption.cancelled"
     DESCRIPTION = "A fulfilled redemption was cancelled and its points returned."
@@ -138,7 +176,6 @@ class RedemptionCancelled(RedemptionEvent):
     reversal_id: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class RewardLowStock(DomainEvent):
     TYPE = "reward.low_stock"
     DESCRIPTION = "What is left of a reward fell to its low-stock mark (once per restock)."
@@ -149,19 +186,16 @@ class RewardLowStock(DomainEvent):
     stock_left: int
 
 
-@dataclass(frozen=True, kw_only=True)
 class TierEvent(MemberEvent):
     tier: str | None
     previous_tier: str | None
 
 
-@dataclass(frozen=True, kw_only=True)
 class TierUpgraded(TierEvent):
     TYPE = "tier.upgraded"
     DESCRIPTION = "The member reached a higher tier."
 
 
-@dataclass(frozen=True, kw_only=True)
 class TierWarned(TierEvent):
     TYPE = "tier.warned"
     DESCRIPTION = "The member will fall to a lower tier on `downgrade_at` unless they earn enough before."
@@ -169,7 +203,6 @@ class TierWarned(TierEvent):
     downgrade_at: date
 
 
-@dataclass(frozen=True, kw_only=True)
 class TierDowngraded(TierEvent):
     TYPE = "tier.downgraded"
     DESCRIPTION = "The member fell to a lower tier."
@@ -185,9 +218,13 @@ TYPES = frozenset(kind for kind, _ in CATALOGUE)
 
 # -- the wire form --------------------------------------------------------------------------------
 
+def _is_record(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, Record)
+
+
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Record):
+        return {name: _plain(getattr(value, name)) for name in value.FIELDS}
     if isinstance(value, date):  # datetimes too
         return value.isoformat()
     if isinstance(value, tuple | list):
@@ -195,6 +232,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
@@ -217,18 +255,15 @@ def _field_schema(hint: Any) -> dict[str, Any]:
         return {"type": "string", "format": "date-time"}
     if hint is date:
         return {"type": "string", "format": "date"}
-    if dataclasses.is_dataclass(hint):
+    if _is_record(hint):
         return _object_schema(hint)
     raise TypeError(f"no JSON schema for {hint!r}")
 
 
-def _object_schema(cls: type) -> dict[str, Any]:
+def _object_schema(cls: type[Record]) -> dict[str, Any]:
     hints = _hints(cls)
-    fields = dataclasses.fields(cls)
-    return {"type": "object",
-            "required": [f.name for f in fields
-                         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING],
-            "properties": {f.name: _field_schema(hints[f.name]) for f in fields}}
+    return {"type": "object", "required": [name for name in cls.FIELDS if name not in cls.DEFAULTS],
+            "properties": {name: _field_schema(hints[name]) for name in cls.FIELDS}}
 
 
 def schema(cls: type[DomainEvent]) -> dict[str, Any]:
@@ -256,12 +291,9 @@ def _checker(cls: type[DomainEvent]) -> Callable[[Any], None]:
     return check
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    hints, values = _hints(cls), {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            values[f.name] = _value(hints[f.name], data[f.name])
-    return cls(**values)
+def _build(cls: type[Record], data: dict[str, Any]) -> Any:
+    hints = _hints(cls)
+    return cls(**{name: _value(hints[name], data[name]) for name in cls.FIELDS if name in data})
 
 
 def _value(hint: Any, raw: Any) -> Any:
@@ -277,7 +309,7 @@ def _value(hint: Any, raw: Any) -> Any:
         return at if at.tzinfo else at.replace(tzinfo=UTC)
     if hint is date:
         return date.fromisoformat(raw)
-    if dataclasses.is_dataclass(hint):
+    if _is_record(hint):
         return _build(hint, raw)
     return raw
 
@@ -340,8 +372,6 @@ def markdown() -> str:
 
 
 def _consumers_by_type() -> dict[str, list[str]]:
-    from chalicelib.resources import CONSUMERS
-
     found: dict[str, list[str]] = {}
     for consumer in CONSUMERS:
         for kind in consumer.types:
@@ -362,4 +392,6 @@ def _describe(prop: dict[str, Any]) -> str:
 if __name__ == "__main__":
     import sys
 
-    sys.stdout.write(markdown() + "\n")
+    from chalicelib.bus import catalogue  # the module's own classes, not this __main__ copy's
+
+    sys.stdout.write(catalogue.markdown() + "\n")

@@ -10,7 +10,6 @@ again, so nothing accepted is lost.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +20,16 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from chalicelib import config, errors, queues
+from chalicelib import bootstrap, errors, queues
+from chalicelib.activities import facts
 from chalicelib.bus import catalogue, publisher
-from chalicelib.events.pipeline import Bounds, Event, Pipeline
+from chalicelib.events.pipeline import Event
 from chalicelib.ids import derived_id
 from chalicelib.ledger.model import ExistsWithDifferentFields
+from chalicelib.members import store as member_store
 from chalicelib.observability import logger
 from chalicelib.store.events import PENDING_SHARDS, EventItem
+from chalicelib.tiers import service as tiers
 
 RESEND_AFTER = timedelta(seconds=30)  # a retried POST re-enqueues an event still unprocessed after this
 SWEEP_AFTER = timedelta(minutes=5)  # the sweeper re-enqueues events accepted longer ago than this
@@ -51,8 +53,6 @@ def _shard(event_id_: str) -> int:
 
 def _member_id(brand_id: str, body: dict[str, Any]) -> str:
     """The member the event names: ``member_id``, or the brand's ``external_id`` looked up."""
-    from chalicelib.members import store as member_store
-
     if body.get("member_id"):
         return body["member_id"]
     member_id = member_store.find("EXTERNAL", f"{brand_id}#{body['external_id']}")
@@ -68,8 +68,6 @@ Members = dict[str, tuple[Any, Any]]  # member id -> (profile or None, enrolment
 def _resolve_member(brand_id: str, body: dict[str, Any], known: Members | None = None) -> str:
     """The active member of the brand's program the event is for (404 ``member_not_found``
     otherwise); ``known``: their profile and enrolment, already read for a batch."""
-    from chalicelib.members import store as member_store
-
     member_id = _member_id(brand_id, body)
     if known is None or member_id not in known:
         known = member_store.profiles_and_enrolments([member_id], brand_id)
@@ -142,8 +140,6 @@ def accept(brand_id: str, body: dict[str, Any], now: datetime) -> EventItem:
 def accept_batch(brand_id: str, bodies: list[dict[str, Any]], now: datetime) -> list[EventItem | errors.PunchcardError]:
     """Each event stored on its own (one bad event never refuses its batch-mates), then sent.
     The members named by id are read first, all at once (two BatchGetItem calls)."""
-    from chalicelib.members import store as member_store
-
     named = [body["member_id"] for body in bodies if body.get("member_id")]
     known = member_store.profiles_and_enrolments(named, brand_id) if named else {}
 
@@ -172,19 +168,6 @@ def get(brand_id: str, eid: str) -> EventItem:
 def event_of(item: EventItem) -> Event:
     return Event(item.event_id, item.brand_id, item.member_id, item.type, item.occurred_at, item.attributes or {},
                  item.channel)
-
-
-@functools.cache
-def pipeline() -> Pipeline:
-    from zoneinfo import ZoneInfo
-
-    from chalicelib.activities import service as activities
-    from chalicelib.activities.facts import member_facts
-    from chalicelib.ledger import wiring
-
-    return Pipeline(wiring.ledger(), activities.live, member_facts,
-                    ZoneInfo(config.program_timezone()),
-                    Bounds(config.max_points_per_grant(), config.max_points_per_event()))
 
 
 @dataclass
@@ -217,15 +200,12 @@ def run(eid: str, now: datetime, item: EventItem | None = None) -> Processed | N
             return None
     if item.status not in ("accepted", "failed"):  # failed: redriven from the dead-letter queue
         return Processed(item, {"status": item.status, "outcomes": item.outcomes or []}, None, settled=True)
-    result = pipeline().process(event_of(item))
+    result = bootstrap.pipeline().process(event_of(item))
     granted = [o for o in result["outcomes"] if o["status"] == "granted" and o["points"] > 0]
     earned = sum(o["points"] for o in granted)
     about = {"brand_id": item.brand_id, "member_id": item.member_id, "event_id": eid, "at": now,
              "channel": result.get("channel")}
     if earned:
-        from chalicelib.activities import facts
-        from chalicelib.tiers import service as tiers
-
         facts.earned(item.member_id)  # the batch's next event of this member reads its earnings again
         tiers.recompute(item.member_id, now)  # an upgrade is immediate
         published = catalogue.PointsEarned(
@@ -326,12 +306,10 @@ def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: date
     if amount is not None and total is None:
         raise errors.ValidationFailed("A partial reversal needs the event's attributes.amount to share out.",
                                       code="no_amount_to_share", details={"pointer": "/amount", "rule": "amount"})
-    result = pipeline().reverse(event_of(item), item.outcomes or [], key, amount, total)
+    result = bootstrap.pipeline().reverse(event_of(item), item.outcomes or [], key, amount, total)
     reversals = [r for r in (item.reversals or []) if r["id"] != key] + [{**result, "at": now.isoformat()}]
     item.update(actions=[EventItem.reversals.set(reversals)])
     if result["points"]:
-        from chalicelib.tiers import service as tiers
-
         tiers.recompute(item.member_id, now)  # earnings fell: the lapse (and downgrade) is scheduled
         publisher.publish(catalogue.PointsReversed(id=f"reversed:{eid}:{key}", brand_id=brand_id,
                                                    member_id=item.member_id, event_id=eid, points=result["points"],

@@ -8,7 +8,11 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib import bootstrap, queues
+from chalicelib.activities import facts
+from chalicelib.activities import service as activities
 from chalicelib.bus import publisher
+from chalicelib.events import pipeline, service
 from chalicelib.handlers.sqs import poison
 from chalicelib.jobs import PoisonMessage
 from chalicelib.observability import logger
@@ -38,8 +42,6 @@ class _Unsent(Exception):
 
 def _settle(record, event_id: str, error: Exception) -> bool:
     """An event's run failed: settle or back off. True if the message goes back to the queue."""
-    from chalicelib.events import service
-
     if isinstance(error, PoisonMessage):
         poison("events", record, error)
         return False
@@ -52,8 +54,6 @@ def _settle(record, event_id: str, error: Exception) -> bool:
     if settled == "rejected":
         return False  # no retry can succeed: the event says why, and the message is done
     if not final:
-        from chalicelib import queues
-
         try:
             queues.retry_later("events", record.receipt_handle, retry_delay(attempt))
         except Exception:  # the queue's own visibility timeout applies instead
@@ -64,10 +64,6 @@ def _settle(record, event_id: str, error: Exception) -> bool:
 def _process_events(records) -> list[str]:
     """Run every event of the batch, publish their domain events (ten per call), then record
     each: the ids of the messages to retry."""
-    from chalicelib.activities import facts
-    from chalicelib.activities import service as activities
-    from chalicelib.events import pipeline, service
-
     retry, ran, ids = [], [], {}
     for record in records:
         try:
@@ -81,7 +77,7 @@ def _process_events(records) -> list[str]:
         items = {}
     pending = [item for item in items.values() if item.status in ("accepted", "failed")]
     with activities.one_check_per_batch(), facts.read_for_batch([item.member_id for item in pending]), \
-            pipeline.counters_read_for_batch(service.pipeline().store, [service.event_of(i) for i in pending]):
+            pipeline.counters_read_for_batch(bootstrap.pipeline().store, [service.event_of(i) for i in pending]):
         for record in records:
             event_id = ids.get(record.message_id)
             if event_id is None:
@@ -118,8 +114,6 @@ def process_events(event) -> dict[str, Any]:
 
 def sweep_events(event) -> None:
     """Every few minutes: re-enqueue events accepted but still unprocessed (lost sends)."""
-    from chalicelib.events import service
-
     sent = service.sweep(datetime.now(UTC))
     if sent:
         logger.warning("unprocessed events re-enqueued", extra={"events": sent})

@@ -9,6 +9,8 @@ from chalice import Cron
 from chalicelib.ledger import jobs as ledger_jobs
 from chalicelib.observability import logger
 from chalicelib.ops import service as ops
+from chalicelib.rewards import service as rewards
+from chalicelib.tiers import service as tiers
 
 HEARTBEAT_RATE = "rate(1 minute)"
 SWEEP_RATE = "rate(5 minutes)"  # re-enqueue accepted events whose message never came
@@ -30,17 +32,13 @@ def expire_points(event) -> None:
 
 def sweep_redemptions(event) -> None:
     """Every few minutes: settle redemptions a crash left half-way (void or post their hold)."""
-    from chalicelib.rewards import service
-
-    settled = service.sweep(datetime.now(UTC))
+    settled = rewards.sweep(datetime.now(UTC))
     if settled:
         logger.warning("redemptions settled by the sweeper", extra={"redemptions": settled})
 
 
 def review_tiers(event) -> None:
     """Daily: warn members whose tier is about to lapse and downgrade those whose grace ended."""
-    from chalicelib.tiers import service
-
-    sent = service.start_review(datetime.now(UTC).date())
+    sent = tiers.start_review(datetime.now(UTC).date())
     ops.heartbeat("review_tiers")
     logger.info("tier review queued", extra={"messages": sent})

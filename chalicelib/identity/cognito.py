@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib import aws, config, errors
 
 # Cognito's error codes to ours: a wrong password and an unknown e-mail are the same 401, so
@@ -32,8 +34,6 @@ def _client():
 
 
 def _call(operation: str, **kwargs: Any) -> dict[str, Any]:
-    from botocore.exceptions import ClientError
-
     try:
         return getattr(_client(), operation)(**kwargs)
     except ClientError as e:
@@ -65,8 +65,6 @@ def sign_up(member_id: str, email: str, password: str, name: str | None) -> bool
 
 
 def login_status(member_id: str) -> str | None:
-    from botocore.exceptions import ClientError
-
     try:
         return _client().admin_get_user(UserPoolId=config.user_pool_id(), Username=member_id)["UserStatus"]
     except ClientError as e:
@@ -94,8 +92,6 @@ def refresh(refresh_token: str) -> dict[str, Any]:
 
 def delete_login(member_id: str) -> None:
     """Remove the member's login (erasure); absent logins are fine."""
-    from botocore.exceptions import ClientError
-
     try:
         _client().admin_delete_user(UserPoolId=config.user_pool_id(), Username=member_id)
     except ClientError as e:

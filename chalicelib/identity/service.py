@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chalicelib.identity import keys
+from chalicelib.brands import service as brands
+from chalicelib.identity import admin, keys, tokens
 from chalicelib.identity.principal import Principal, Unauthenticated
 
 
@@ -21,15 +22,9 @@ def authenticate(authorization: str | None, now: datetime | None = None) -> Prin
     token = bearer_token(authorization)
     now = now or datetime.now(UTC)
     if keys.is_admin_key(token):
-        from chalicelib.identity import admin
-
         return admin.authenticate(token)
     if token.startswith(keys.BRAND_PREFIX):
-        from chalicelib.brands import service as brands
-
         return brands.authenticate(token, now)
     if token.count(".") == 2:
-        from chalicelib.identity import tokens
-
         return tokens.authenticate(token)
     raise Unauthenticated("unrecognised credential")

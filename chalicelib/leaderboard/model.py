@@ -13,6 +13,7 @@ exact-score counts (one Query). Two requests, whatever the board's size.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -82,6 +83,4 @@ def ranked(rows: list[tuple[str, int]], first_rank: int = 1) -> list[tuple[int, 
 
 
 def anonymous_name(member_id: str) -> str:
-    import hashlib
-
     return "Member " + hashlib.sha256(member_id.encode()).hexdigest()[:6].upper()

@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from chalicelib import queues
+from chalicelib import bootstrap, queues
 from chalicelib.jobs import job
 from chalicelib.ledger import model
 from chalicelib.observability import logger
+from chalicelib.store.ledger import EXPIRY_SHARDS
 
 CATCH_UP_DAYS = 7
 PAGE = 100
@@ -24,8 +25,6 @@ PAGE = 100
 
 def start_daily_expiry(today: date) -> int:
     """Queue the day's expiry work: one message per (due day, shard). Returns how many."""
-    from chalicelib.store.ledger import EXPIRY_SHARDS
-
     sent = 0
     for back in range(CATCH_UP_DAYS, -1, -1):
         day = today - timedelta(days=back)
@@ -39,11 +38,9 @@ def start_daily_expiry(today: date) -> int:
 @job("ledger.expire_due")
 def expire_due(args: dict[str, Any]) -> dict[str, int]:
     """Expire the due lots of one page of members with lots due on ``day`` in ``shard``."""
-    from chalicelib.ledger import wiring
-
     day, run, shard = date.fromisoformat(args["day"]), date.fromisoformat(args["run"]), int(args["shard"])
-    members, next_key = wiring.store().members_with_lots_due(day, shard, PAGE, args.get("cursor"))
-    ledger, expired = wiring.ledger(), 0
+    members, next_key = bootstrap.ledger_store().members_with_lots_due(day, shard, PAGE, args.get("cursor"))
+    ledger, expired = bootstrap.ledger(), 0
     for member_id in members:
         transfer = ledger.expire(model.transfer_id("expire", member_id, run.isoformat()), member_id)
         expired += transfer.amount if transfer else 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib import errors
+from chalicelib import config, errors
 from chalicelib.identity import cognito
+from chalicelib.ids import new_id
 from chalicelib.members import profile as rules
 from chalicelib.members import service, store
 
@@ -27,9 +28,6 @@ def sign_up(email: str, password: str, name: str | None, now: datetime) -> tuple
         if existing is None or existing.status != "active":
             raise errors.Conflict("This e-mail cannot sign up right now.", code="member_unavailable")
         if cognito.login_status(member_id) == "CONFIRMED":
-            from chalicelib import config
-            from chalicelib.ids import new_id
-
             return new_id(), config.require_email_verification()
     needs_confirmation = cognito.sign_up(member_id, email, password, name)
     store.set_has_login(member_id, True)

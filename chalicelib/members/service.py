@@ -6,7 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.brands import store as brands
+from chalicelib.identity import cognito
 from chalicelib.ids import new_id
+from chalicelib.leaderboard import service as leaderboard
 from chalicelib.members import profile as rules
 from chalicelib.members import store
 from chalicelib.store.members import EnrolmentItem, ProfileItem
@@ -140,8 +143,6 @@ def join(member_id: str, brand_id: str, now: datetime) -> tuple[EnrolmentItem, b
     """The member joins a brand themselves: (enrolment, newly enrolled). A pending invitation
     from the brand is accepted (keeping the brand's external id); joining twice changes nothing."""
     own_profile(member_id)
-    from chalicelib.brands import store as brands
-
     if brands.get_brand(brand_id).status != "active":  # 404 for a brand that does not exist
         raise errors.NotFound("No such brand.", details={"brand_id": brand_id})
     existing = store.enrolment_or_invitation(member_id, brand_id)
@@ -221,9 +222,6 @@ def erase(member_id: str, now: datetime) -> ProfileItem:
     if profile.status == "deleted":
         return profile
     store.erase(profile, store.all_enrolments(member_id), now)  # invitations' external ids too
-    from chalicelib.identity import cognito
-    from chalicelib.leaderboard import service as leaderboard
-
     leaderboard.set_name(member_id, None)  # the chosen name is personal; the scores are pseudonymous
 
     cognito.delete_login(member_id)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import errors
+from chalicelib import aws, errors
 from chalicelib.store.base import connection
 from chalicelib.store.members import EnrolmentItem, LookupItem, MembersTable, ProfileItem
 
@@ -232,8 +233,6 @@ def all_items(member_id: str) -> list[dict[str, Any]]:
     """Every item stored under the member, every attribute, as JSON-ready data (for export)."""
     from boto3.dynamodb.types import TypeDeserializer
 
-    from chalicelib import aws
-
     deserializer = TypeDeserializer()
     paginator = aws.client("dynamodb").get_paginator("query")
     items = []
@@ -245,8 +244,6 @@ def all_items(member_id: str) -> list[dict[str, Any]]:
 
 
 def _json_ready(value: Any) -> Any:
-    from decimal import Decimal
-
     if isinstance(value, dict):
         return {k: _json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, set, tuple)):

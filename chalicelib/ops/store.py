@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.store.system import SystemRecord
 
@@ -37,8 +37,6 @@ def get(pk: str, sk: str) -> SystemRecord | None:
 
 def put_once(pk: str, sk: str, at: datetime, data: dict | None = None) -> bool:
     """Create a record unless it exists; True when this call created it."""
-    from pynamodb.exceptions import PutError
-
     try:
         SystemRecord(pk=pk, sk=sk, updated_at=at, count=1, data=data).save(
             condition=SystemRecord.pk.does_not_exist())

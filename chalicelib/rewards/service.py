@@ -25,10 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import config, errors
+from chalicelib import bootstrap, config, errors
 from chalicelib.bus import catalogue, publisher
 from chalicelib.ids import derived_id, new_id, shard_of
 from chalicelib.ledger import model
+from chalicelib.members import store as members
 from chalicelib.store.base import connection
 from chalicelib.store.rewards import (
     UNSETTLED_SHARDS,
@@ -37,6 +38,7 @@ from chalicelib.store.rewards import (
     RedemptionItem,
     RewardItem,
 )
+from chalicelib.tiers import service as tiers
 
 CLAIM_ATTEMPTS = 24
 CODE_CHOICES = 8  # available codes read per attempt; one is picked at random
@@ -63,9 +65,7 @@ class RewardInactive(errors.Conflict):
 
 
 def _ledger():
-    from chalicelib.ledger import wiring
-
-    return wiring.ledger()
+    return bootstrap.ledger()
 
 
 # -- catalog --------------------------------------------------------------------------------
@@ -227,8 +227,6 @@ def _unsettled_keys(redemption_id: str, now: datetime) -> dict[str, str]:
 
 def redeem(member_id: str, reward_id: str, key: str, now: datetime) -> RedemptionItem:
     """Redeem ``reward_id`` for the member; the same key again returns the same redemption."""
-    from chalicelib.members import store as members
-
     redemption_id = derived_id("redemption", member_id, key)
     existing = find_redemption(redemption_id)
     if existing is not None:
@@ -267,8 +265,6 @@ def redeem(member_id: str, reward_id: str, key: str, now: datetime) -> Redemptio
 
 
 def member_tier(member_id: str) -> str | None:
-    from chalicelib.tiers import service as tiers
-
     return tiers.member_tier(member_id)[0]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib import errors
+from chalicelib.members import store as members
 from chalicelib.rewards import service
 from chalicelib.store.rewards import RewardItem, WishItem
 
@@ -24,8 +25,6 @@ def items(member_id: str) -> list[tuple[WishItem, RewardItem | None]]:
 
 def add(member_id: str, reward_id: str, now: datetime) -> WishItem:
     """Wish for a reward of a brand the member is enrolled with; again is a no-op."""
-    from chalicelib.members import store as members
-
     try:
         reward = service.get(reward_id)
     except errors.NotFound:

@@ -16,6 +16,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chalicelib.ledger.model import duration
 from chalicelib.rules.conditions import (
     MISSING,
     Predicate,
@@ -225,8 +226,6 @@ def compile_activity(data: dict, *, activity_id: str, version: int, brand_id: st
             raise invalid(f"/limits/{i}/window", "an activity budget counts calendar periods", "window")
     for key in ("pending_for", "expires_after"):
         if data.get(key):
-            from chalicelib.ledger.model import duration
-
             try:
                 duration(data[key])
             except Exception:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from chalicelib.ledger.model import Guard
 from chalicelib.rules.activity import Activity, Limit
@@ -56,8 +57,6 @@ class Subject:
 
     @classmethod
     def from_json(cls, data: dict) -> Subject:
-        from zoneinfo import ZoneInfo
-
         return cls(data["activity_id"], tuple(Limit(*limit) for limit in data["limits"]),
                    ZoneInfo(data["timezone"]), data["on_exhausted"])
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib import errors, queues
+from chalicelib import bootstrap, errors, queues
 from chalicelib.bus import catalogue, publisher
 from chalicelib.ids import shard_of
 from chalicelib.jobs import job
@@ -130,10 +130,8 @@ def standing(member_id: str) -> model.Standing:
 
 
 def earned_by_month(member_id: str, program_: model.Program, at: datetime) -> dict[str, int]:
-    from chalicelib.ledger import wiring
-
     first, last = model.window(program_, at)
-    return wiring.store().earned_by_month(member_id, first, last)
+    return bootstrap.ledger_store().earned_by_month(member_id, first, last)
 
 
 def member_tier(member_id: str) -> tuple[str | None, Any]:

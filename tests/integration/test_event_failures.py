@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 
+from chalicelib.events.pipeline import Pipeline
 from devstack.lambda_runtime import LambdaContext, sqs_event
 from devstack.sqs_poller import failed_ids
 from tests.integration.test_events_pipeline import member_of
@@ -59,7 +60,7 @@ def test_a_deterministic_failure_rejects_the_event_at_once_with_its_reason(local
     brand = f"brand-{uuid.uuid4().hex[:8]}"
     item = _accepted(brand, "poison")
     _, record = _record(sqs, item.event_id, 1)
-    with mock.patch.object(service.Pipeline, "process", side_effect=model.InvalidTransfer("amount is not a number")):
+    with mock.patch.object(Pipeline, "process", side_effect=model.InvalidTransfer("amount is not a number")):
         failed = _failed([record])
 
     assert failed == set()  # not retried: no retry could succeed
@@ -78,7 +79,7 @@ def test_a_transient_failure_backs_off_then_ends_failed_and_a_redrive_processes_
 
     brand = f"brand-{uuid.uuid4().hex[:8]}"
     item = _accepted(brand, "flaky")
-    outage = mock.patch.object(service.Pipeline, "process", side_effect=ConnectionError("DynamoDB unreachable"))
+    outage = mock.patch.object(Pipeline, "process", side_effect=ConnectionError("DynamoDB unreachable"))
 
     url, first = _record(sqs, item.event_id, 1)
     with outage:

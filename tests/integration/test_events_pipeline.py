@@ -125,9 +125,9 @@ def _active(brand: str, points: int):
 
 
 def _earned(member_id: str) -> int:
-    from chalicelib.ledger import wiring
+    from chalicelib import bootstrap
 
-    return wiring.store().book(member_id).lifetime_earned
+    return bootstrap.ledger_store().book(member_id).lifetime_earned
 
 
 def test_a_batch_publishes_its_domain_events_ten_per_call_and_an_unpublished_one_retries_its_event_alone(local_aws):

@@ -8,9 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from chalicelib import jobs, queues
+from chalicelib import bootstrap, jobs, queues
 from chalicelib.ledger import jobs as ledger_jobs
-from chalicelib.ledger import wiring
 from chalicelib.ledger.service import Ledger
 from chalicelib.store.ledger import EXPIRY_SHARDS
 
@@ -37,7 +36,7 @@ def empty_jobs_queue(sqs):
 def test_the_daily_run_expires_due_lots_page_by_page_and_catches_up(local_aws, empty_jobs_queue, monkeypatch):
     monkeypatch.setattr(ledger_jobs, "PAGE", 1)  # lots per message: every found lot continues its shard
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    ledger, store = wiring.ledger(), wiring.store()
+    ledger, store = bootstrap.ledger(), bootstrap.ledger_store()
     members = [f"exp-{uuid.uuid4().hex[:10]}" for _ in range(7)]
     for i, member in enumerate(members):
         ledger.grant(f"{member}-due", member, "b", 10 + i, expires_at=today - timedelta(days=i % 3))  # due
@@ -66,7 +65,7 @@ def test_the_daily_run_expires_due_lots_page_by_page_and_catches_up(local_aws, e
 
 
 def test_lots_are_indexed_on_their_expiry_day_and_never_expiring_ones_not_at_all(local_aws):
-    store, now = wiring.store(), datetime(2026, 3, 10, 15, tzinfo=UTC)
+    store, now = bootstrap.ledger_store(), datetime(2026, 3, 10, 15, tzinfo=UTC)
     member, forever = f"exp-{uuid.uuid4().hex[:10]}", f"exp-{uuid.uuid4().hex[:10]}"
     Ledger(store, lambda: now, default_expires_after="P12M").grant(f"{member}-g", member, "b", 10)
     Ledger(store, lambda: now, default_expires_after=None).grant(f"{forever}-g", forever, "b", 10)

@@ -19,19 +19,19 @@ def brand() -> str:
 
 
 def funded_member(brand_id: str, points: int) -> str:
-    from chalicelib.ledger import wiring
+    from chalicelib import bootstrap
     from chalicelib.members import service as members
 
     profile, _, _ = members.create_or_enrol({"email": f"{uuid.uuid4().hex}@example.com"}, brand_id, "api", NOW)
     if points:
-        wiring.ledger().adjust(f"fund-{profile.member_id}", profile.member_id, points, "funding")
+        bootstrap.ledger().adjust(f"fund-{profile.member_id}", profile.member_id, points, "funding")
     return profile.member_id
 
 
 def book(member_id: str):
-    from chalicelib.ledger import wiring
+    from chalicelib import bootstrap
 
-    return wiring.store().book(member_id)
+    return bootstrap.ledger_store().book(member_id)
 
 
 def test_a_hundred_members_race_for_seven_vouchers(local_aws):

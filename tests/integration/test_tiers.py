@@ -38,9 +38,9 @@ def notifications(tap, member_id: str) -> list[dict]:
 
 
 def test_the_grant_that_crosses_the_threshold_upgrades_and_reversals_count(tiers, bus_tap):
-    from chalicelib.ledger import wiring
+    from chalicelib import bootstrap
 
-    ledger, brand_id = wiring.ledger(), f"brand-{uuid.uuid4().hex[:8]}"
+    ledger, brand_id = bootstrap.ledger(), f"brand-{uuid.uuid4().hex[:8]}"
     member_id, now = member(brand_id), datetime.now(UTC)
     ledger.grant("g1", member_id, brand_id, 99)
     assert tiers.recompute(member_id, now).standing.tier == "blue"
@@ -62,13 +62,13 @@ def test_the_grant_that_crosses_the_threshold_upgrades_and_reversals_count(tiers
 
 
 def test_the_daily_review_warns_then_downgrades_only_after_grace(tiers, bus_tap):
+    from chalicelib import bootstrap
     from chalicelib.ids import shard_of
-    from chalicelib.ledger import wiring
     from chalicelib.store.standings import DUE_SHARDS
 
     brand_id = f"brand-{uuid.uuid4().hex[:8]}"
     member_id, now = member(brand_id), datetime.now(UTC)
-    wiring.ledger().grant("g", member_id, brand_id, 150)
+    bootstrap.ledger().grant("g", member_id, brand_id, 150)
     silver = tiers.recompute(member_id, now).standing
     first_of_month = datetime(now.year, now.month, 1, tzinfo=UTC)
     lapse = (first_of_month + timedelta(days=366)).replace(day=1)  # this month leaves the window
@@ -116,9 +116,9 @@ def test_a_batch_reads_its_members_once_and_pays_exactly_as_one_event_at_a_time(
     import botocore.client
 
     import app
+    from chalicelib import bootstrap
     from chalicelib.activities import service as activities
     from chalicelib.events import service as events
-    from chalicelib.ledger import wiring
     from devstack.lambda_runtime import LambdaContext, sqs_event
     from devstack.sqs_poller import failed_ids
 
@@ -154,7 +154,7 @@ def test_a_batch_reads_its_members_once_and_pays_exactly_as_one_event_at_a_time(
     assert [paid(o) for o in in_batch] == [paid(o) for o in sequential]
     # by hand: 60, 60 (now silver at 120: x2), 120 + 14 (third) + 2 (regular), 120 + 2 (now gold)
     assert [sum(p for _, p in paid(o)) for o in in_batch] == [60, 60, 136, 122]
-    assert wiring.store().book(batched).posted == wiring.store().book(alone).posted == 378
+    assert bootstrap.ledger_store().book(batched).posted == bootstrap.ledger_store().book(alone).posted == 378
     assert tiers.standing(batched).tier == "gold"  # 378 points: past 300 on the last event
     gets = [c.args[2]["Key"]["sk"]["S"] for c in made.call_args_list if c.args[1] == "GetItem"]
     # lifetime earnings: one BatchGetItem for the batch; a member's later events read theirs

@@ -4,7 +4,6 @@ composition root and the catalogue name the same consumers and types."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import types
 import typing
@@ -29,9 +28,9 @@ def sample(hint, name="x"):
         return sample(next(a for a in args if a is not type(None)), name)
     if origin is tuple:
         return (sample(args[0], name), sample(args[0], name + "2"))
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and issubclass(hint, catalogue.Record):
         hints = typing.get_type_hints(hint)
-        return hint(**{f.name: sample(hints[f.name], f.name) for f in dataclasses.fields(hint)})
+        return hint(**{field: sample(hints[field], field) for field in hint.FIELDS})
     return {str: f"{name}-value", int: 7, datetime: AT, date: date(2027, 1, 31), bool: True}[hint]
 
 
@@ -116,3 +115,19 @@ def test_the_memory_publisher_keeps_what_was_published_in_order():
     memory = MemoryPublisher()
     assert memory.publish_all({"a": EVERY[0], "b": EVERY[1]}) == {}
     assert memory.published == [EVERY[0], EVERY[1]]
+
+
+def test_events_are_immutable_values_with_keyword_fields():
+    earned = sample(catalogue.PointsEarned)
+    assert earned == sample(catalogue.PointsEarned)
+    assert hash(earned) == hash(sample(catalogue.PointsEarned))
+    assert earned != sample(catalogue.PointsReversed)
+    with pytest.raises(AttributeError, match="immutable"):
+        earned.points = 1
+    with pytest.raises(TypeError, match="needs 'points'"):
+        catalogue.PointsEarned(id="x", at=AT, member_id="m", brand_id="b", event_id="e")
+    with pytest.raises(TypeError, match="no field 'pints'"):
+        catalogue.PointsEarned(id="x", at=AT, member_id="m", brand_id="b", event_id="e", points=1, pints=2)
+    assert catalogue.PointsEarned.FIELDS == ("id", "at", "member_id", "brand_id", "event_id", "channel", "points",
+                                             "activities")
+    assert "points=7" in repr(earned)

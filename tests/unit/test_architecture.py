@@ -1,0 +1,90 @@
+"""The shape of the code, checked: no import circles, imports inside functions only where a heavy
+library serves one path, and adapters built in the composition root alone."""
+
+from __future__ import annotations
+
+import ast
+import collections
+from pathlib import Path
+
+from chalicelib import bootstrap
+from chalicelib.bus import catalogue
+from chalicelib.bus.publisher import MemoryPublisher, publish
+from chalicelib.ledger.memory import MemoryLedgerStore
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "chalicelib"
+# third-party libraries only one path needs, kept off the import path of every cold start
+HEAVY = ("boto3", "botocore", "jwt", "aws_lambda_powertools", "fastjsonschema", "isodate")
+MAX_IN_FUNCTION = 20
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _trees():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        yield path, _module(path), ast.parse(path.read_text())
+
+
+def _imported(node) -> list[str]:
+    if isinstance(node, ast.ImportFrom):
+        return [f"{node.module}.{a.name}" for a in node.names] + [node.module]
+    return [a.name for a in node.names]
+
+
+def test_no_module_imports_itself_through_others():
+    modules = {name for _, name, _ in _trees()}
+    graph = collections.defaultdict(set)
+    for _, name, tree in _trees():
+        for node in tree.body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                graph[name] |= {m for m in _imported(node) if m in modules and m != name}
+    state: dict[str, int] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph[module]):
+            assert state.get(target) != 1, " -> ".join([*path, module, target])
+            if target not in state:
+                visit(target, [*path, module])
+        state[module] = 2
+
+    for module in sorted(modules):
+        if module not in state:
+            visit(module, [])
+
+
+def test_imports_inside_functions_are_heavy_libraries_outside_the_composition_root():
+    found = []
+    for _, name, tree in _trees():
+        if name == "chalicelib.bootstrap":
+            continue
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                for node in ast.walk(function):
+                    if isinstance(node, ast.Import | ast.ImportFrom):
+                        found.append((name, node.lineno, _imported(node)[-1]))
+    allowed = [f for f in found if f[2].startswith(HEAVY) or f[0] == "chalicelib.api"]  # api: its own routes
+    assert found == allowed, [f for f in found if f not in allowed]
+    assert len(found) <= MAX_IN_FUNCTION, found
+
+
+def test_only_the_composition_root_builds_the_dynamodb_ledger():
+    builders = [name for path, name, tree in _trees() if "DynamoLedgerStore(" in path.read_text()]
+    assert builders == ["chalicelib.bootstrap"]
+
+
+def test_the_composition_root_hands_out_what_a_test_puts_in():
+    store, memory = MemoryLedgerStore(), MemoryPublisher()
+    with bootstrap.override(ledger_store=store, publisher=memory):
+        bootstrap.ledger().adjust("k1", "m1", 50, "goodwill")
+        assert bootstrap.ledger_store().book("m1").posted == 50
+        assert bootstrap.pipeline().ledger.store is store  # the pipeline is built over it too
+        event = catalogue.PointsAdjusted(id="adjusted:k1", at=bootstrap.now(), member_id="m1", brand_id=None,
+                                         points=50, reason="goodwill")
+        publish(event)
+        assert memory.published == [event]
+    assert bootstrap.ledger_store() is not store
