@@ -40,8 +40,7 @@ def scores_for(n: int) -> dict[str, int]:
 
 def load(scores: dict[str, int]) -> float:
     from chalicelib import aws, config
-    from chalicelib.ids import shard_of
-    from chalicelib.leaderboard import model, service
+    from chalicelib.leaderboard import model, store
 
     table = config.table_name("standings")
     pages: dict[tuple[int, int], Counter] = {}
@@ -49,15 +48,15 @@ def load(scores: dict[str, int]) -> float:
     items = []
     for member, points in scores.items():
         b = model.bucket(points)
-        pages.setdefault((shard_of(member, service.HIST_SHARDS), model.page_of(b)), Counter())[b] += 1
+        pages.setdefault((store.shard_of(member), model.page_of(b)), Counter())[b] += 1
         if not model.is_exact(b):
             exact[(b, points)] += 1
-        items.append({**service.score_key(BOARD, member), "points": {"N": str(points)},
+        items.append({**store.score_key(BOARD, member), "points": {"N": str(points)},
                       "gsi2pk": {"S": f"RANK#{BOARD}"}, "gsi2sk": {"S": f"{points:0{PAD}d}#{member}"}})
     for (b, points), n in exact.items():
-        items.append({**service.exact_key(BOARD, b, points), "n": {"N": str(n)}})
+        items.append({**store.exact_key(BOARD, b, points), "n": {"N": str(n)}})
     for (shard, page), counts in pages.items():
-        items.append({**service.page_key(BOARD, shard, page), **{f"b{b}": {"N": str(n)} for b, n in counts.items()}})
+        items.append({**store.page_key(BOARD, shard, page), **{f"b{b}": {"N": str(n)} for b, n in counts.items()}})
 
     def write(chunk: list[dict]) -> None:
         client, pending = aws.client("dynamodb"), [{"PutRequest": {"Item": item}} for item in chunk]

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from ulid import ULID
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# One id: 26 Crockford base32 characters (upper case; no I, L, O or U). openapi.json's ``Id``
+# schema carries the same pattern (a test keeps them equal).
+ID = "[0-9A-HJKMNP-TV-Z]{26}"
+_ID = re.compile(ID)
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` has the shape of an id (anything else names nothing, in any table)."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 def new_id() -> str:
@@ -22,7 +32,7 @@ def derived_id(*parts: str) -> str:
     return "".join(CROCKFORD[(number >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
-def shard_of(identifier: str, shards: int) -> int:
-    """A stable shard in [0, shards) from an id's last character (random in ULIDs and derived ids)."""
-    index = CROCKFORD.find(identifier[-1:].upper())
-    return max(index, 0) % shards
+def shard_of(key: str, shards: int) -> int:
+    """The one shard function: a stable shard in [0, shards) from any key (an id, a member, a
+    grant's seed), spread evenly by SHA-256 whatever the key's alphabet."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % shards

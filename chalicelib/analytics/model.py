@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-CHANNELS = ("facebook", "twitter", "instagram", "online", "in_store", "newsletter", "profile", "referral",
-            "banking", "app", "other")
+from chalicelib import contract
+
 TOP_ACTIVITIES = 10
 
 # counter attribute -> name in the API; ``c:<channel>`` (events) and ``a:<activity>`` (points) besides
@@ -25,9 +25,10 @@ def day_of(at: datetime, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).date().isoformat()
 
 
-def _channel(message: Mapping[str, Any]) -> str:
+def channel_of(message: Mapping[str, Any]) -> str:
+    """The event's channel as counted: one the API documents, else ``other``."""
     channel = message.get("channel")
-    return channel if channel in CHANNELS else "other"
+    return channel if channel in contract.channels() else "other"
 
 
 def _positive(value: Any) -> int:
@@ -38,7 +39,7 @@ def counters(message: Mapping[str, Any]) -> dict[str, int]:
     """The counters one domain event (its wire form) adds to its brand's day (empty: nothing to count)."""
     kind, points = message.get("type"), _positive(message.get("points"))
     if kind == "points.earned":
-        counts = {"events": 1, CHANNEL + _channel(message): 1, "issued": points}
+        counts = {"events": 1, CHANNEL + channel_of(message): 1, "issued": points}
         for activity in message.get("activities") or []:
             if isinstance(activity, Mapping) and isinstance(activity.get("activity_id"), str):
                 paid = _positive(activity.get("points"))
@@ -49,7 +50,7 @@ def counters(message: Mapping[str, Any]) -> dict[str, int]:
     if kind == "event.processed":
         if message.get("status") == "rejected":
             return {"events": 1, "rejected": 1}
-        return {"events": 1, CHANNEL + _channel(message): 1}
+        return {"events": 1, CHANNEL + channel_of(message): 1}
     if kind == "event.failed":  # its last retry failed; a redrive that processes it counts it as an event
         return {"failed": 1}
     if kind == "points.reversed":

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import bootstrap, errors
+from chalicelib import bootstrap, contract, errors
 from chalicelib.activities import service
 from chalicelib.activities.facts import counter_facts, member_facts
 from chalicelib.api import views
@@ -26,8 +26,6 @@ def _service():
     decimal) and the rules table's models, which requests that never touch activities skip."""
     return service
 
-CHANNELS = ("facebook", "twitter", "instagram", "online", "in_store", "newsletter", "profile", "referral",
-            "banking", "app", "other")
 STATUSES = ("draft", "active", "paused", "archived")
 
 
@@ -48,7 +46,7 @@ def create_activity(principal):
 
 @route(bp, "/v1/activities", roles=("brand", "member"))
 def list_activities(principal):
-    channel, status = _query("channel", CHANNELS), _query("status", STATUSES)
+    channel, status = _query("channel", contract.channels()), _query("status", STATUSES)
     if principal.role == "brand":
         heads = _service().listed(principal.brand_id, channel=channel, status=status)
         return {"items": [views.activity(h) for h in heads], "next_cursor": None}

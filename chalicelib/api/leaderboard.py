@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from chalice import Blueprint
 
-from chalicelib import config, errors
+from chalicelib import config, errors, ids
 from chalicelib.api.http import json_body, query, route
 from chalicelib.api.validation import validate
 from chalicelib.leaderboard import model, service
@@ -17,7 +16,6 @@ from chalicelib.members import store as member_store
 bp = Blueprint(__name__)
 
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
-_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 
 def _params(request) -> tuple[str, str | None, int]:
@@ -31,7 +29,7 @@ def _params(request) -> tuple[str, str | None, int]:
         raise errors.BadRequest(f"limit is 1 to {MAX_LIMIT}.", code="invalid_parameter",
                                 details={"parameter": "limit"})
     brand_id = params.get("brand_id")
-    if brand_id is not None and not _ID.fullmatch(brand_id):
+    if brand_id is not None and not ids.is_id(brand_id):
         raise errors.BadRequest("brand_id is a brand's id.", code="invalid_parameter",
                                 details={"parameter": "brand_id"})
     return period, brand_id, int(raw)

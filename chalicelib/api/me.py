@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors
+from chalicelib import errors, ids
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.validation import validate
@@ -47,11 +46,10 @@ def erase_me(principal):
     return views.member(service.erase(principal.member_id, datetime.now(UTC)))
 
 
-ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 
 def _brand_id(brand_id: str) -> str:
-    if not ULID.fullmatch(brand_id):
+    if not ids.is_id(brand_id):
         raise errors.NotFound("No such brand.", details={"brand_id": brand_id})
     return brand_id
 

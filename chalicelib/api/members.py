@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors
+from chalicelib import errors, ids
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.pagination import page, page_request
@@ -16,7 +15,6 @@ from chalicelib.members import privacy, service
 
 bp = Blueprint(__name__)
 
-ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 
 @route(bp, "/v1/members", methods=("POST",), roles=("brand", "admin"))
@@ -40,7 +38,7 @@ def list_members(principal):
     request = bp.current_request
     limit, start_key = page_request(request, "brand_id", "email", "external_id")
     requested = (request.query_params or {}).get("brand_id")
-    if requested is not None and not ULID.fullmatch(requested):
+    if requested is not None and not ids.is_id(requested):
         raise errors.BadRequest("brand_id is not an id.", code="invalid_parameter", details={"parameter": "brand_id"})
     if principal.role == "brand" and requested not in (None, principal.brand_id):
         raise errors.Forbidden("A brand key lists its own members only.", details={"parameter": "brand_id"})

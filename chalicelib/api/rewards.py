@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import bootstrap, errors
+from chalicelib import bootstrap, errors, ids
 from chalicelib.api import views
 from chalicelib.api.http import json_body, query, route
 from chalicelib.api.ledger import idempotency_key
@@ -15,25 +14,20 @@ from chalicelib.api.pagination import page, page_request
 from chalicelib.api.validation import validate
 from chalicelib.members import service as members
 from chalicelib.members import store as member_store
-from chalicelib.rewards import service, wishlist
+from chalicelib.rewards import catalog, redemptions, wishlist
+from chalicelib.rewards import codes as pools
 from chalicelib.timestamps import iso
 
 bp = Blueprint(__name__)
 
 MAX_CODES = 100_000
-_REWARD_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
-
-
-def _service():
-    return service
 
 
 def reward_view(item) -> dict:
-    service = _service()
-    left = service.stock_left(item)
+    left = catalog.stock_left(item)
     return {**item.definition, "id": item.reward_id, "brand_id": item.brand_id, "status": item.status,
             "redeemed": int(item.claimed), "stock_left": left,
-            "low_stock": left is not None and left <= service.low_stock_at(item),
+            "low_stock": left is not None and left <= catalog.low_stock_at(item),
             "created_at": iso(item.created_at), "updated_at": iso(item.updated_at)}
 
 
@@ -42,7 +36,7 @@ def _for_member(item, available: int, tier: str | None) -> dict:
     view = {key: definition[key] for key in ("name", "description", "image_url", "category", "cost_points",
                                              "valid_until", "tiers", "per_member_limit") if key in definition}
     cost = int(definition["cost_points"])
-    return {**view, "id": item.reward_id, "brand_id": item.brand_id, "stock_left": _service().stock_left(item),
+    return {**view, "id": item.reward_id, "brand_id": item.brand_id, "stock_left": catalog.stock_left(item),
             "affordable": available >= cost, "points_to_go": max(0, cost - available),
             "tier_ok": not definition.get("tiers") or tier in definition["tiers"]}
 
@@ -50,42 +44,42 @@ def _for_member(item, available: int, tier: str | None) -> dict:
 @route(bp, "/v1/rewards", methods=("POST",), roles=("brand",))
 def create_reward(principal):
     body = validate("RewardInput", json_body(bp.current_request))
-    return Response(status_code=201, body=reward_view(_service().create(principal.brand_id, body, datetime.now(UTC))))
+    return Response(status_code=201, body=reward_view(catalog.create(principal.brand_id, body, datetime.now(UTC))))
 
 
 @route(bp, "/v1/rewards", roles=("brand", "member"))
 def list_rewards(principal):
     query(bp.current_request, "category")
     category = (bp.current_request.query_params or {}).get("category")
-    service, now = _service(), datetime.now(UTC)
+    now = datetime.now(UTC)
     if principal.role == "brand":
-        items = [reward_view(r) for r in service.brand_rewards(principal.brand_id)
+        items = [reward_view(r) for r in catalog.brand_rewards(principal.brand_id)
                  if category is None or r.definition.get("category") == category]
         return {"items": items, "next_cursor": None}
     members.own_profile(principal.member_id)
     available = bootstrap.ledger_store().book(principal.member_id).available(now)
-    tier, items = service.member_tier(principal.member_id), []
+    tier, items = redemptions.member_tier(principal.member_id), []
     for enrolment in member_store.enrolments(principal.member_id):
-        items += [_for_member(r, available, tier) for r in service.brand_rewards(enrolment.brand_id)
-                  if service.open_at(r, now) and (category is None or r.definition.get("category") == category)]
+        items += [_for_member(r, available, tier) for r in catalog.brand_rewards(enrolment.brand_id)
+                  if catalog.open_at(r, now) and (category is None or r.definition.get("category") == category)]
     return {"items": items, "next_cursor": None}
 
 
 @route(bp, "/v1/rewards/{reward_id}", roles=("brand",))
 def get_reward(reward_id, principal):
-    return reward_view(_service().get(reward_id, principal.brand_id))
+    return reward_view(catalog.get(reward_id, principal.brand_id))
 
 
 @route(bp, "/v1/rewards/{reward_id}", methods=("PUT",), roles=("brand",))
 def update_reward(reward_id, principal):
-    _service().get(reward_id, principal.brand_id)  # 404 before any 400: ids are never probed
+    catalog.get(reward_id, principal.brand_id)  # 404 before any 400: ids are never probed
     body = validate("RewardInput", json_body(bp.current_request))
-    return reward_view(_service().update(principal.brand_id, reward_id, body, datetime.now(UTC)))
+    return reward_view(catalog.update(principal.brand_id, reward_id, body, datetime.now(UTC)))
 
 
 @route(bp, "/v1/rewards/{reward_id}", methods=("DELETE",), roles=("brand",))
 def archive_reward(reward_id, principal):
-    return reward_view(_service().archive(principal.brand_id, reward_id, datetime.now(UTC)))
+    return reward_view(catalog.archive(principal.brand_id, reward_id, datetime.now(UTC)))
 
 
 def _codes(request) -> list[str]:
@@ -113,9 +107,9 @@ def _codes(request) -> list[str]:
 @route(bp, "/v1/rewards/{reward_id}/codes", methods=("POST",), roles=("brand",),
        content_types=["application/json", "text/csv"], max_body_bytes=4 * 1024 * 1024)
 def upload_codes(reward_id, principal):
-    _service().get(reward_id, principal.brand_id)
+    catalog.get(reward_id, principal.brand_id)
     codes = _codes(bp.current_request)
-    return _service().upload_codes(principal.brand_id, reward_id, codes, datetime.now(UTC))
+    return pools.upload(principal.brand_id, reward_id, codes, datetime.now(UTC))
 
 
 @route(bp, "/v1/me/redemptions", methods=("POST",), roles=("member",))
@@ -124,7 +118,7 @@ def redeem(principal):
     key = idempotency_key(request)
     body = validate("RedemptionCreate", json_body(request))
     members.own_profile(principal.member_id)
-    item = _service().redeem(principal.member_id, body["reward_id"], key, datetime.now(UTC))
+    item = redemptions.redeem(principal.member_id, body["reward_id"], key, datetime.now(UTC))
     if item.status == "failed":
         raise errors.Conflict("The redemption failed.", code=item.reason or "redemption_failed",
                               details={"redemption_id": item.redemption_id})
@@ -134,20 +128,20 @@ def redeem(principal):
 @route(bp, "/v1/me/redemptions", roles=("member",))
 def my_redemptions(principal):
     limit, start = page_request(bp.current_request)
-    items, last = _service().member_redemptions(principal.member_id, limit, start)
+    items, last = redemptions.member_redemptions(principal.member_id, limit, start)
     return page([views.redemption(i) for i in items], last)
 
 
 @route(bp, "/v1/redemptions", roles=("brand",))
 def brand_redemptions(principal):
     limit, start = page_request(bp.current_request)
-    items, last = _service().brand_redemptions(principal.brand_id, limit, start)
+    items, last = redemptions.brand_redemptions(principal.brand_id, limit, start)
     return page([views.redemption(i) for i in items], last)
 
 
 @route(bp, "/v1/redemptions/{redemption_id}/cancellation", methods=("POST",), roles=("brand",))
 def cancel_redemption(redemption_id, principal):
-    item = _service().cancel(principal.brand_id, redemption_id, datetime.now(UTC))
+    item = redemptions.cancel(principal.brand_id, redemption_id, datetime.now(UTC))
     return views.redemption(item)
 
 
@@ -155,7 +149,7 @@ def _wish_view(wish, reward, available: int) -> dict:
     view = {"reward_id": wish.reward_id, "added_at": iso(wish.added_at), "available_now": False}
     if reward is not None:
         cost = int(reward.definition["cost_points"])
-        view.update(name=reward.definition["name"], cost_points=cost, available_now=_service().open_at(
+        view.update(name=reward.definition["name"], cost_points=cost, available_now=catalog.open_at(
             reward, datetime.now(UTC)), affordable=available >= cost, points_to_go=max(0, cost - available),
             progress=min(1.0, round(available / cost, 4)))
     return view
@@ -173,12 +167,12 @@ def wish(reward_id, principal):
     now = datetime.now(UTC)
     item = wishlist.add(principal.member_id, reward_id, now)
     available = bootstrap.ledger_store().book(principal.member_id).available(now)
-    return _wish_view(item, _service().get(reward_id), available)
+    return _wish_view(item, catalog.get(reward_id), available)
 
 
 @route(bp, "/v1/me/wishlist/{reward_id}", methods=("DELETE",), roles=("member",))
 def unwish(reward_id, principal):
-    if not _REWARD_ID.fullmatch(reward_id):  # nothing by that id can be on a wishlist
+    if not ids.is_id(reward_id):  # nothing by that id can be on a wishlist
         raise errors.NotFound("No such reward.", details={"reward_id": reward_id})
     wishlist.remove(principal.member_id, reward_id)
     return Response(status_code=204, body="")

@@ -9,24 +9,14 @@ clients read and the check the API runs. Schemas are compiled once per container
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from chalicelib import errors, text
-
-OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.json"
+from chalicelib import contract, errors, text
 
 
-@functools.cache
-def _document() -> dict[str, Any]:
-    return json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
-
-
-@functools.cache
 def _components() -> dict[str, Any]:
-    return _document()["components"]
+    return contract.document()["components"]
 
 
 @functools.cache
@@ -86,7 +76,7 @@ def validate(schema_name: str, data: Any) -> Any:
 def _path_validators(resource_path: str) -> dict[str, Callable[[Any], Any]]:
     import fastjsonschema
 
-    document = _document()
+    document = contract.document()
     item = document["paths"].get(resource_path) or {}
     declared = list(item.get("parameters") or [])
     for operation in item.values():

@@ -31,8 +31,9 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.guards import Guard
 from chalicelib.ledger import model
-from chalicelib.ledger.model import Guard, GuardChanged
+from chalicelib.ledger.model import GuardChanged
 from chalicelib.ledger.service import Ledger
 from chalicelib.rules import counters, limits
 from chalicelib.rules.engine import Ruleset

@@ -18,17 +18,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
-
 from chalicelib import bootstrap, errors, queues
 from chalicelib.activities import facts
 from chalicelib.bus import catalogue, publisher
+from chalicelib.events import store
 from chalicelib.events.pipeline import Event
 from chalicelib.ids import derived_id
 from chalicelib.ledger.model import ExistsWithDifferentFields
 from chalicelib.members import store as member_store
 from chalicelib.observability import logger
-from chalicelib.store.events import PENDING_SHARDS, EventItem
+from chalicelib.store.events import EventItem
 from chalicelib.tiers import service as tiers
 
 RESEND_AFTER = timedelta(seconds=30)  # a retried POST re-enqueues an event still unprocessed after this
@@ -45,10 +44,6 @@ def _request_hash(brand_id: str, member_id: str, body: dict[str, Any]) -> str:
     fields["member_id"] = member_id
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return base64.b32encode(hashlib.sha256(f"{brand_id}\x1f{canonical}".encode()).digest()[:15]).decode()
-
-
-def _shard(event_id_: str) -> int:
-    return int(hashlib.sha256(event_id_.encode()).hexdigest()[:4], 16) % PENDING_SHARDS
 
 
 def _member_id(brand_id: str, body: dict[str, Any]) -> str:
@@ -95,18 +90,14 @@ def store_event(brand_id: str, body: dict[str, Any], now: datetime,
     eid = event_id(brand_id, key)
     member_id = _resolve_member(brand_id, body, known)
     digest = _request_hash(brand_id, member_id, body)
-    item = EventItem(*EventItem.key_for(eid), brand_id=brand_id, member_id=member_id, type=body["type"],
-                     channel=body.get("channel"), occurred_at=_occurred_at(body, now),
-                     attributes=body.get("attributes") or {}, idempotency_key=key, request_hash=digest,
-                     status="accepted", accepted_at=now, gsi1pk=f"PENDING#{_shard(eid)}",
-                     gsi1sk=f"{now.isoformat()}#{eid}")
-    try:
-        item.save(condition=EventItem.pk.does_not_exist())
+    item = store.new_item(eid, accepted_at=now, brand_id=brand_id, member_id=member_id, type=body["type"],
+                          channel=body.get("channel"), occurred_at=_occurred_at(body, now),
+                          attributes=body.get("attributes") or {}, idempotency_key=key, request_hash=digest)
+    if store.put_new(item):
         return item, True
-    except PutError as e:
-        if e.cause_response_code != "ConditionalCheckFailedException":
-            raise
-    stored = EventItem.get(*EventItem.key_for(eid), consistent_read=True)
+    stored = store.get(eid)
+    if stored is None:  # removed between the refused put and this read (an erasure): try again
+        raise errors.ServiceUnavailable("The event is changing; try again.")
     if stored.request_hash != digest:
         raise ExistsWithDifferentFields("This idempotency_key was used with another event.",
                                         details={"id": eid, "idempotency_key": key})
@@ -156,10 +147,7 @@ def accept_batch(brand_id: str, bodies: list[dict[str, Any]], now: datetime) -> 
 
 
 def get(brand_id: str, eid: str) -> EventItem:
-    try:
-        item = EventItem.get(*EventItem.key_for(eid), consistent_read=True)
-    except DoesNotExist:
-        item = None
+    item = store.get(eid)
     if item is None or item.brand_id != brand_id:
         raise errors.NotFound("No such event.", details={"event_id": eid})
     return item
@@ -182,22 +170,15 @@ class Processed:
     settled: bool = False
 
 
-def load(eids: list[str]) -> dict[str, EventItem]:
-    """Many events in one strongly consistent BatchGetItem per 100 (those that exist)."""
-    if not eids:
-        return {}
-    items = EventItem.batch_get([EventItem.key_for(eid) for eid in dict.fromkeys(eids)], consistent_read=True)
-    return {item.event_id: item for item in items}
+load = store.load
 
 
 def run(eid: str, now: datetime, item: EventItem | None = None) -> Processed | None:
     """Run the pipeline for one event (idempotent); None if there is no such event. ``item``:
     the event, already read for its batch."""
+    item = item or store.get(eid)
     if item is None:
-        try:
-            item = EventItem.get(*EventItem.key_for(eid), consistent_read=True)
-        except DoesNotExist:
-            return None
+        return None
     if item.status not in ("accepted", "failed"):  # failed: redriven from the dead-letter queue
         return Processed(item, {"status": item.status, "outcomes": item.outcomes or []}, None, settled=True)
     result = bootstrap.pipeline().process(event_of(item))
@@ -222,12 +203,7 @@ def record(processed: Processed, now: datetime) -> None:
     """Settle the event with its result (once its domain event is published)."""
     if processed.settled:
         return
-    result = processed.result
-    actions = [EventItem.status.set(result["status"]), EventItem.outcomes.set(result["outcomes"]),
-               EventItem.processed_at.set(now), EventItem.gsi1pk.remove(), EventItem.gsi1sk.remove()]
-    actions.append(EventItem.reason.set(result["reason"]) if result.get("reason") else EventItem.reason.remove())
-    actions.append(EventItem.details.set(result["details"]) if result.get("details") else EventItem.details.remove())
-    processed.item.update(actions=actions)
+    store.settle(processed.item, processed.result, now)
 
 
 def process(eid: str, now: datetime) -> dict[str, Any] | None:
@@ -261,22 +237,10 @@ def settle_failure(eid: str, error: BaseException, now: datetime, *, attempts: i
         return None
     details = _error_details(error, attempts)
     status = "rejected" if permanent else "failed"
-    try:
-        item = EventItem.get(*EventItem.key_for(eid), consistent_read=True)
-    except DoesNotExist:
-        return None
+    item = store.get(eid)
     # the failed keep a sparse index of their own: the sweeper (PENDING#) leaves them alone
-    index = [EventItem.gsi1pk.remove(), EventItem.gsi1sk.remove()] if permanent else \
-        [EventItem.gsi1pk.set(f"FAILED#{_shard(eid)}"), EventItem.gsi1sk.set(f"{now.isoformat()}#{eid}")]
-    try:
-        item.update(actions=[EventItem.status.set(status), EventItem.reason.set(details["code"]),
-                             EventItem.details.set(details), EventItem.outcomes.set(item.outcomes or []),
-                             EventItem.processed_at.set(now), *index],
-                    condition=EventItem.status.is_in("accepted", "failed"))
-    except UpdateError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
-            return None
-        raise
+    if item is None or not store.settle_failure(item, status, details, now):
+        return None
     about = {"brand_id": item.brand_id, "member_id": item.member_id, "event_id": eid, "at": now,
              "channel": item.channel, "reason": details["code"]}
     if permanent:
@@ -288,7 +252,7 @@ def settle_failure(eid: str, error: BaseException, now: datetime, *, attempts: i
 
 def failed(now: datetime) -> list[EventItem]:
     """Events whose last retry failed (waiting in the dead-letter queue for a redrive)."""
-    return [item for shard in range(PENDING_SHARDS) for item in EventItem.unprocessed.query(f"FAILED#{shard}")]
+    return store.failed()
 
 
 def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: datetime) -> dict[str, Any]:
@@ -308,7 +272,7 @@ def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: date
                                       code="no_amount_to_share", details={"pointer": "/amount", "rule": "amount"})
     result = bootstrap.pipeline().reverse(event_of(item), item.outcomes or [], key, amount, total)
     reversals = [r for r in (item.reversals or []) if r["id"] != key] + [{**result, "at": now.isoformat()}]
-    item.update(actions=[EventItem.reversals.set(reversals)])
+    store.set_reversals(item, reversals)
     if result["points"]:
         tiers.recompute(item.member_id, now)  # earnings fell: the lapse (and downgrade) is scheduled
         publisher.publish(catalogue.PointsReversed(id=f"reversed:{eid}:{key}", brand_id=brand_id,
@@ -319,9 +283,7 @@ def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: date
 
 def unprocessed(now: datetime, older_than: timedelta = SWEEP_AFTER) -> list[EventItem]:
     """Events accepted before ``now - older_than`` and still unprocessed (the sparse index)."""
-    cutoff = (now - older_than).isoformat()
-    return [item for shard in range(PENDING_SHARDS)
-            for item in EventItem.unprocessed.query(f"PENDING#{shard}", EventItem.gsi1sk < cutoff)]
+    return store.pending(now - older_than)
 
 
 def sweep(now: datetime, older_than: timedelta = SWEEP_AFTER) -> int:

@@ -9,7 +9,7 @@ from chalice import Cron
 from chalicelib.ledger import jobs as ledger_jobs
 from chalicelib.observability import logger
 from chalicelib.ops import service as ops
-from chalicelib.rewards import service as rewards
+from chalicelib.rewards import redemptions as rewards
 from chalicelib.tiers import service as tiers
 
 HEARTBEAT_RATE = "rate(1 minute)"

@@ -14,9 +14,11 @@ import hmac
 import re
 import secrets
 
+from chalicelib import ids
+
 BRAND_PREFIX = "pcb_"
 ADMIN_PREFIX = "pca_"
-_BRAND_KEY = re.compile(r"^pcb_([0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$")
+_BRAND_KEY = re.compile(rf"^pcb_({ids.ID})_([A-Za-z0-9_-]{{43}})$")
 VISIBLE_CHARS = len(BRAND_PREFIX) + 10
 
 

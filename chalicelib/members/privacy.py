@@ -10,7 +10,7 @@ from chalicelib import bootstrap
 from chalicelib.api import views
 from chalicelib.leaderboard import service as leaderboard
 from chalicelib.members import service
-from chalicelib.rewards import service as rewards
+from chalicelib.rewards import redemptions as rewards
 
 PAGE = 200
 

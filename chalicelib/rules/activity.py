@@ -16,7 +16,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.ledger.model import duration
+from chalicelib.guards import duration
 from chalicelib.rules.conditions import (
     MISSING,
     Predicate,

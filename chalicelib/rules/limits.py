@@ -2,7 +2,7 @@
 
 A member limit (``scope: member``) counts the grants an activity paid one member in a period;
 an activity budget (``scope: activity``) counts everything the activity paid. Both are kept in
-ledger guards (:class:`chalicelib.ledger.model.Guard`) that commit in the grant's own
+ledger guards (:class:`chalicelib.guards.Guard`) that commit in the grant's own
 transaction on condition of the version read, so concurrent events can never overspend:
 a loser's transaction is refused, it reads again and decides again.
 
@@ -21,12 +21,12 @@ what is left (a member ``max_points`` cap or a points budget).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from chalicelib.ledger.model import Guard
+from chalicelib.guards import Guard
+from chalicelib.ids import shard_of
 from chalicelib.rules.activity import Activity, Limit
 
 BUDGET_SHARDS = 8
@@ -237,7 +237,7 @@ def _merged(activity: Subject, limit: Limit) -> Limit:
 
 
 def _guards(plans, points: int, at: datetime, seed: str):
-    start = int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16) % BUDGET_SHARDS
+    start = shard_of(seed, BUDGET_SHARDS)
     for kind, limit, plan in plans:
         if kind == "calendar":
             key, version, state, period = plan

@@ -1,6 +1,6 @@
 """The ``analytics`` table: per-brand aggregates the console's dashboard reads.
 
-Items (written with boto3's low-level client by :mod:`chalicelib.analytics.service`, which
+Items (written with boto3's low-level client by :mod:`chalicelib.analytics.store`, which
 needs ``ADD`` on attribute names chosen at run time; this model declares the schema):
 - ``STATS#<brand>#<shard> / D#<yyyy-mm-dd>`` — one day's counters (program timezone), summed
   over 8 shards so concurrent notifications do not all update one item.

@@ -70,6 +70,14 @@ class PunchcardModel(Model):
         return cls.Meta.logical_name
 
     @classmethod
+    def find(cls, hash_key: str, range_key: str | None = None) -> Any:
+        """The item as stored now (strongly consistent), or None."""
+        try:
+            return cls.get(hash_key, range_key, consistent_read=True)
+        except cls.DoesNotExist:
+            return None
+
+    @classmethod
     def _get_connection(cls) -> TableConnection:
         table = super()._get_connection()
         client = connection().client

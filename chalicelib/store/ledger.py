@@ -19,7 +19,7 @@ Items:
   a brand never takes back more than it issued, however many debits race.
 - ``CLAIM#<key> / CLAIM`` — a decision made once and kept (e.g. which transfers a reversal
   by reference covers), so a redelivered request acts on the same set.
-- ``GUARD#<key> / GUARD`` — a guard (:class:`chalicelib.ledger.model.Guard`): ``version``
+- ``GUARD#<key> / GUARD`` — a guard (:class:`chalicelib.guards.Guard`): ``version``
   and a JSON ``state`` written in the same transaction as a grant or a claim, on condition
   of the version read. Limits, budgets and event counters live here.
 - ``TRANSFER#<id> / TRANSFER`` — the immutable transfer; its key is the idempotency key.
@@ -32,7 +32,6 @@ Items:
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from pynamodb.attributes import (
@@ -44,6 +43,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import KeysOnlyProjection
 
+from chalicelib.ids import shard_of
 from chalicelib.store.base import PunchcardModel, TableMeta, index
 
 HistoryIndex = index("history", 1)
@@ -54,7 +54,7 @@ EXPIRY_SHARDS = 16
 
 
 def expiry_shard(member_id: str) -> int:
-    return int(hashlib.sha256(member_id.encode()).hexdigest()[:8], 16) % EXPIRY_SHARDS
+    return shard_of(member_id, EXPIRY_SHARDS)
 
 
 def expiry_key(member_id: str, lot_id: str, expires_at: datetime) -> tuple[str, str]:

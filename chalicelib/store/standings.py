@@ -7,7 +7,7 @@ Items:
   GSI ``due`` keys (``DUE#<yyyy-mm-dd>#<shard>``, member): the daily review reads the days due,
   never scans.
 - Leaderboard items (scores with the keys-only ``ranking`` index, bucket counts, display
-  names, applied-message markers with a TTL): see :mod:`chalicelib.leaderboard.service`.
+  names, applied-message markers with a TTL): see :mod:`chalicelib.leaderboard.store`.
 """
 
 from __future__ import annotations

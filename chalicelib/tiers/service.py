@@ -1,4 +1,4 @@
-"""Tiers against the stores: the program's configuration, each member's standing, the
+"""Tiers over their store (:mod:`.store`): the program's configuration, each member's standing, the
 recompute after a grant and the daily review.
 
 The daily review fans out like expiry: one job per (due day, shard) on the ``jobs`` queue,
@@ -19,15 +19,12 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
-
 from chalicelib import bootstrap, errors, queues
 from chalicelib.bus import catalogue, publisher
-from chalicelib.ids import shard_of
 from chalicelib.jobs import job
 from chalicelib.observability import logger
-from chalicelib.store.standings import DUE_SHARDS, ProgramItem, StandingItem
-from chalicelib.tiers import model
+from chalicelib.store.standings import DUE_SHARDS, StandingItem
+from chalicelib.tiers import model, store
 
 CACHE_SECONDS = 60
 REVIEW_LOOKBACK_DAYS = 7  # a review missed for up to a week is caught up
@@ -41,10 +38,7 @@ def program(*, fresh: bool = False) -> model.Program:
     """The program's tiers (none configured: an empty program, every tier None)."""
     if not fresh and _cache.get("at", 0) > time.monotonic() - CACHE_SECONDS:
         return _cache["program"]
-    try:
-        definition = ProgramItem.get(*ProgramItem.key_for(), consistent_read=fresh).definition
-    except DoesNotExist:
-        definition = {"tiers": []}
+    definition = store.definition(fresh=fresh) or {"tiers": []}
     value = model.program(definition)
     _cache.update(at=time.monotonic(), program=value, definition=definition)
     return value
@@ -62,31 +56,9 @@ def configure(body: dict[str, Any], now: datetime) -> dict[str, Any]:
         model.program(body)
     except model.InvalidProgram as e:
         raise errors.ValidationFailed(str(e), details={"pointer": e.pointer, "rule": "tiers"}) from None
-    ProgramItem(*ProgramItem.key_for(), definition=body, updated_at=now).save()
+    store.put_definition(body, now)
     _cache.clear()
     return definition()
-
-
-def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
-def _standing(item: StandingItem | None) -> model.Standing:
-    if item is None:
-        return model.Standing()
-    return model.Standing(item.tier, item.since, _day(item.downgrade_at), _day(item.warn_at), _day(item.warned_for),
-                          tuple(item.history or ()))
-
-
-def _item(member_id: str) -> StandingItem | None:
-    try:
-        return StandingItem.get(*StandingItem.key_for(member_id), consistent_read=True)
-    except DoesNotExist:
-        return None
 
 
 _read_ahead: ContextVar[dict[str, StandingItem | None] | None] = ContextVar("standings_read_ahead", default=None)
@@ -101,10 +73,7 @@ def standings_read_for_batch(member_ids: list[str]) -> Iterator[None]:
     known = None
     if member_ids and program().tiers:
         try:
-            ids = list(dict.fromkeys(member_ids))
-            found = {item.member_id: item for item in StandingItem.batch_get(
-                [StandingItem.key_for(m) for m in ids], consistent_read=True)}
-            known = {m: found.get(m) for m in ids}
+            known = store.get_many(member_ids)
         except Exception:  # each event reads its own
             logger.exception("batch read of the standings failed")
     token = _read_ahead.set(known)
@@ -119,14 +88,14 @@ def _read(member_id: str, *, fresh: bool = False) -> StandingItem | None:
     known = _read_ahead.get()
     if known is not None and member_id in known and not fresh:
         return known[member_id]
-    item = _item(member_id)
+    item = store.get(member_id)
     if known is not None and member_id in known:
         known[member_id] = item
     return item
 
 
 def standing(member_id: str) -> model.Standing:
-    return _standing(_item(member_id))
+    return store.standing_of(store.get(member_id))
 
 
 def earned_by_month(member_id: str, program_: model.Program, at: datetime) -> dict[str, int]:
@@ -153,12 +122,6 @@ def progress(member_id: str, at: datetime) -> dict[str, Any]:
     return {**model.progress(program_, standing(member_id).tier, earned), "qualifying_points": earned}
 
 
-def _due_keys(member_id: str, review_at: date | None) -> dict[str, str | None]:
-    if review_at is None:
-        return {"gsi1pk": None, "gsi1sk": None}
-    return {"gsi1pk": f"DUE#{review_at.isoformat()}#{shard_of(member_id, DUE_SHARDS)}", "gsi1sk": member_id}
-
-
 def recompute(member_id: str, at: datetime, *, review: bool = False) -> model.Change | None:
     """Bring the member's standing up to date; send ``tier.*`` notifications for what changed.
     None when the program has no tiers."""
@@ -167,11 +130,11 @@ def recompute(member_id: str, at: datetime, *, review: bool = False) -> model.Ch
         return None
     for attempt in range(ATTEMPTS):
         item = _read(member_id, fresh=attempt > 0)
-        current = _standing(item)
+        current = store.standing_of(item)
         change = model.recompute(program_, current, earned_by_month(member_id, program_, at), at, review=review)
         if change.standing == current:
             return change
-        saved = _save(member_id, item, change.standing)
+        saved = store.save(member_id, item, change.standing)
         if saved is not None:
             known = _read_ahead.get()
             if known is not None and member_id in known:
@@ -180,24 +143,6 @@ def recompute(member_id: str, at: datetime, *, review: bool = False) -> model.Ch
                 _notify(member_id, change, at)
             return change
     raise errors.ServiceUnavailable("The member's tier changed concurrently too often; try again.")
-
-
-def _save(member_id: str, item: StandingItem | None, standing_: model.Standing) -> StandingItem | None:
-    """Write the standing on condition of the version read: the item written, or None if
-    another write came first."""
-    version = int(item.version) if item else 0
-    new = StandingItem(*StandingItem.key_for(member_id), tier=standing_.tier, since=standing_.since,
-                       downgrade_at=_iso(standing_.downgrade_at), warn_at=_iso(standing_.warn_at),
-                       warned_for=_iso(standing_.warned_for), history=list(standing_.history[-20:]),
-                       version=version + 1, **_due_keys(member_id, standing_.review_at))
-    condition = StandingItem.pk.does_not_exist() if item is None else StandingItem.version == version
-    try:
-        new.save(condition=condition)
-    except PutError as e:
-        if e.cause_response_code == "ConditionalCheckFailedException":
-            return None
-        raise
-    return new
 
 
 def _notify(member_id: str, change: model.Change, at: datetime) -> None:
@@ -234,14 +179,13 @@ def review_due(args: dict[str, Any]) -> dict[str, int]:
 
 
 def review_page(args: dict[str, Any], at: datetime) -> dict[str, int]:
-    page = StandingItem.due.query(f"DUE#{args['day']}#{int(args['shard'])}", limit=REVIEW_PAGE,
-                                  last_evaluated_key=args.get("cursor"))
+    members, cursor = store.due(args["day"], int(args["shard"]), REVIEW_PAGE, args.get("cursor"))
     counts = {"reviewed": 0, "warned": 0, "downgraded": 0}
-    for key in page:
-        change = recompute(key.gsi1sk, at, review=True)
+    for member_id in members:
+        change = recompute(member_id, at, review=True)
         counts["reviewed"] += 1
         if change is not None and change.kind in counts:
             counts[change.kind] += 1
-    if page.last_evaluated_key:
-        queues.send("jobs", {"job": "tiers.review_due", "args": {**args, "cursor": page.last_evaluated_key}})
+    if cursor:
+        queues.send("jobs", {"job": "tiers.review_due", "args": {**args, "cursor": cursor}})
     return counts

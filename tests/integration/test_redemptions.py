@@ -35,11 +35,12 @@ def book(member_id: str):
 
 
 def test_a_hundred_members_race_for_seven_vouchers(local_aws):
-    from chalicelib.rewards import service
+    from chalicelib.rewards import catalog, redemptions
+    from chalicelib.rewards import codes as pools
 
     brand_id = brand()
-    reward = service.create(brand_id, {"name": "Lunch", "cost_points": 100, "fulfilment": "voucher_pool"}, NOW)
-    service.upload_codes(brand_id, reward.reward_id, [f"LUNCH-{i}" for i in range(7)], NOW)
+    reward = catalog.create(brand_id, {"name": "Lunch", "cost_points": 100, "fulfilment": "voucher_pool"}, NOW)
+    pools.upload(brand_id, reward.reward_id, [f"LUNCH-{i}" for i in range(7)], NOW)
     members = [funded_member(brand_id, 150) for _ in range(100)]
     results: dict[str, object] = {}
     start = threading.Barrier(100)
@@ -47,7 +48,7 @@ def test_a_hundred_members_race_for_seven_vouchers(local_aws):
     def go(member_id):
         start.wait()
         try:
-            results[member_id] = service.redeem(member_id, reward.reward_id, "k1", datetime.now(UTC))
+            results[member_id] = redemptions.redeem(member_id, reward.reward_id, "k1", datetime.now(UTC))
         except errors.PunchcardError as e:
             results[member_id] = e.code
 
@@ -65,21 +66,21 @@ def test_a_hundred_members_race_for_seven_vouchers(local_aws):
     for member_id in members:  # winners paid once, losers hold nothing and lost nothing
         expected = 50 if member_id in won else 150
         assert (book(member_id).posted, book(member_id).debits_pending) == (expected, 0)
-    assert service.stock_left(service.get(reward.reward_id)) == 0
+    assert catalog.stock_left(catalog.get(reward.reward_id)) == 0
 
 
 def test_stock_and_per_member_limits_hold_under_concurrency(local_aws):
-    from chalicelib.rewards import service
+    from chalicelib.rewards import catalog, redemptions
 
     brand_id = brand()
-    reward = service.create(brand_id, {"name": "Mug", "cost_points": 10, "stock": 5, "per_member_limit": 2,
+    reward = catalog.create(brand_id, {"name": "Mug", "cost_points": 10, "stock": 5, "per_member_limit": 2,
                                        "fulfilment": "generated_code"}, NOW)
     member = funded_member(brand_id, 1000)
     outcomes: list[str] = []
 
     def go(i):
         try:
-            outcomes.append(service.redeem(member, reward.reward_id, f"k{i}", datetime.now(UTC)).status)
+            outcomes.append(redemptions.redeem(member, reward.reward_id, f"k{i}", datetime.now(UTC)).status)
         except errors.PunchcardError as e:
             outcomes.append(e.code)
 
@@ -95,38 +96,38 @@ def test_stock_and_per_member_limits_hold_under_concurrency(local_aws):
 
 
 def test_a_replay_returns_the_same_redemption_and_moves_nothing(local_aws):
-    from chalicelib.rewards import service
+    from chalicelib.rewards import catalog, redemptions
 
     brand_id = brand()
-    reward = service.create(brand_id, {"name": "Cap", "cost_points": 30, "fulfilment": "generated_code"}, NOW)
+    reward = catalog.create(brand_id, {"name": "Cap", "cost_points": 30, "fulfilment": "generated_code"}, NOW)
     member = funded_member(brand_id, 100)
 
-    first = service.redeem(member, reward.reward_id, "same", NOW)
-    again = service.redeem(member, reward.reward_id, "same", NOW)
+    first = redemptions.redeem(member, reward.reward_id, "same", NOW)
+    again = redemptions.redeem(member, reward.reward_id, "same", NOW)
 
     assert (again.redemption_id, again.voucher_code, again.status) == (first.redemption_id, first.voucher_code,
                                                                        "fulfilled")
     assert book(member).posted == 70
-    other = service.create(brand_id, {"name": "Hat", "cost_points": 1}, NOW)
+    other = catalog.create(brand_id, {"name": "Hat", "cost_points": 1}, NOW)
     with pytest.raises(errors.Conflict) as raised:
-        service.redeem(member, other.reward_id, "same", NOW)
+        redemptions.redeem(member, other.reward_id, "same", NOW)
     assert raised.value.code == "exists_with_different_fields"
-    dear = service.create(brand_id, {"name": "Bike", "cost_points": 71}, NOW)
+    dear = catalog.create(brand_id, {"name": "Bike", "cost_points": 71}, NOW)
     with pytest.raises(errors.Conflict) as raised:
-        service.redeem(member, dear.reward_id, "poor", NOW)
+        redemptions.redeem(member, dear.reward_id, "poor", NOW)
     assert raised.value.code == "insufficient_points"
     assert book(member).debits_pending == 0
 
 
 @pytest.mark.parametrize("crash_at", ["claim", "post"])
 def test_a_crash_between_hold_and_post_is_finished_by_a_retry(local_aws, crash_at):
-    from chalicelib.rewards import service
+    from chalicelib.rewards import catalog, redemptions
 
     brand_id = brand()
-    reward = service.create(brand_id, {"name": "Tote", "cost_points": 40, "fulfilment": "generated_code"}, NOW)
+    reward = catalog.create(brand_id, {"name": "Tote", "cost_points": 40, "fulfilment": "generated_code"}, NOW)
     member = funded_member(brand_id, 100)
     target = "_claim" if crash_at == "claim" else "_ledger"
-    real = getattr(service, target)
+    real = getattr(redemptions, target)
 
     def crash(*args, **kwargs):
         if crash_at == "claim":
@@ -141,11 +142,11 @@ def test_a_crash_between_hold_and_post_is_finished_by_a_retry(local_aws, crash_a
         calls["n"] += 1
         return crash(*args, **kwargs) if (crash_at == "claim" or calls["n"] == 2) else real(*args, **kwargs)
 
-    with mock.patch.object(service, target, once), pytest.raises(ConnectionError):
-        service.redeem(member, reward.reward_id, "k", NOW)
+    with mock.patch.object(redemptions, target, once), pytest.raises(ConnectionError):
+        redemptions.redeem(member, reward.reward_id, "k", NOW)
     assert book(member).debits_pending == 40  # held, not spent
 
-    done = service.redeem(member, reward.reward_id, "k", NOW)
+    done = redemptions.redeem(member, reward.reward_id, "k", NOW)
 
     assert done.status == "fulfilled"
     assert (book(member).posted, book(member).debits_pending) == (60, 0)
@@ -153,68 +154,68 @@ def test_a_crash_between_hold_and_post_is_finished_by_a_retry(local_aws, crash_a
 
 @pytest.mark.parametrize(("crash_at", "ends"), [("claim", "failed"), ("post", "fulfilled")])
 def test_the_sweeper_settles_what_no_retry_came_back_for(local_aws, crash_at, ends):
-    from chalicelib.rewards import service
+    from chalicelib.rewards import catalog, redemptions
 
     brand_id = brand()
-    reward = service.create(brand_id, {"name": "Pen", "cost_points": 25, "fulfilment": "generated_code"}, NOW)
+    reward = catalog.create(brand_id, {"name": "Pen", "cost_points": 25, "fulfilment": "generated_code"}, NOW)
     member = funded_member(brand_id, 100)
     then = datetime.now(UTC) - timedelta(hours=1)
     if crash_at == "claim":
-        patch = mock.patch.object(service, "_claim", side_effect=ConnectionError("died"))
+        patch = mock.patch.object(redemptions, "_claim", side_effect=ConnectionError("died"))
     else:
-        real = service._ledger
+        real = redemptions._ledger
 
         def without_post():
             ledger = real()
             ledger.post = mock.Mock(side_effect=ConnectionError("died"))
             return ledger
 
-        patch = mock.patch.object(service, "_ledger", without_post)
+        patch = mock.patch.object(redemptions, "_ledger", without_post)
     with patch, pytest.raises(ConnectionError):
-        service.redeem(member, reward.reward_id, "k", then)
+        redemptions.redeem(member, reward.reward_id, "k", then)
 
-    assert service.sweep(datetime.now(UTC)) >= 1
+    assert redemptions.sweep(datetime.now(UTC)) >= 1
 
-    (item,) = service.member_redemptions(member, 10)[0]
+    (item,) = redemptions.member_redemptions(member, 10)[0]
     assert item.status == ends
     spent = 25 if ends == "fulfilled" else 0
     assert (book(member).posted, book(member).debits_pending) == (100 - spent, 0)
 
 
 def test_a_cancellation_returns_the_points_once(local_aws):
-    from chalicelib.rewards import service
+    from chalicelib.rewards import catalog, redemptions
 
     brand_id = brand()
-    reward = service.create(brand_id, {"name": "Socks", "cost_points": 60, "stock": 1}, NOW)
+    reward = catalog.create(brand_id, {"name": "Socks", "cost_points": 60, "stock": 1}, NOW)
     member = funded_member(brand_id, 60)
-    redemption = service.redeem(member, reward.reward_id, "k", NOW)
+    redemption = redemptions.redeem(member, reward.reward_id, "k", NOW)
     assert book(member).posted == 0
 
-    cancelled = service.cancel(brand_id, redemption.redemption_id, NOW)
-    again = service.cancel(brand_id, redemption.redemption_id, NOW)
+    cancelled = redemptions.cancel(brand_id, redemption.redemption_id, NOW)
+    again = redemptions.cancel(brand_id, redemption.redemption_id, NOW)
 
     assert cancelled.status == again.status == "cancelled"
     assert book(member).available(NOW) == 60
-    assert service.stock_left(service.get(reward.reward_id)) == 1  # the unit is back
+    assert catalog.stock_left(catalog.get(reward.reward_id)) == 1  # the unit is back
     with pytest.raises(errors.NotFound):
-        service.cancel(brand(), redemption.redemption_id, NOW)
+        redemptions.cancel(brand(), redemption.redemption_id, NOW)
 
 
 def test_concurrent_cancellations_return_the_points_and_the_stock_once_and_the_losers_get_409(local_aws):
     import threading
 
-    from chalicelib.rewards import service
+    from chalicelib.rewards import catalog, redemptions
 
     brand_id = brand()
-    reward = service.create(brand_id, {"name": "Mug", "cost_points": 40, "stock": 3, "per_member_limit": 2}, NOW)
+    reward = catalog.create(brand_id, {"name": "Mug", "cost_points": 40, "stock": 3, "per_member_limit": 2}, NOW)
     member = funded_member(brand_id, 40)
-    redemption = service.redeem(member, reward.reward_id, "k", NOW)
+    redemption = redemptions.redeem(member, reward.reward_id, "k", NOW)
     start, outcomes = threading.Barrier(10), []
 
     def cancel():
         start.wait()
         try:
-            outcomes.append(service.cancel(brand_id, redemption.redemption_id, NOW).status)
+            outcomes.append(redemptions.cancel(brand_id, redemption.redemption_id, NOW).status)
         except errors.PunchcardError as e:
             outcomes.append(e.code)
 
@@ -228,37 +229,38 @@ def test_concurrent_cancellations_return_the_points_and_the_stock_once_and_the_l
     assert set(outcomes) <= {"cancelled", "cancellation_in_progress"}
     assert "cancelled" in outcomes
     assert book(member).available(NOW) == 40  # the points came back once
-    assert service.stock_left(service.get(reward.reward_id)) == 3  # and the unit
-    assert service.cancel(brand_id, redemption.redemption_id, NOW).status == "cancelled"  # a retry: 200
+    assert catalog.stock_left(catalog.get(reward.reward_id)) == 3  # and the unit
+    assert redemptions.cancel(brand_id, redemption.redemption_id, NOW).status == "cancelled"  # a retry: 200
 
 
 def test_code_uploads_skip_duplicates_and_never_reset_a_handed_out_code(local_aws):
-    from chalicelib.rewards import service
+    from chalicelib.rewards import catalog, redemptions
+    from chalicelib.rewards import codes as pools
 
     brand_id = brand()
-    reward = service.create(brand_id, {"name": "Film", "cost_points": 5, "fulfilment": "voucher_pool"}, NOW)
-    assert service.upload_codes(brand_id, reward.reward_id, ["A", "B", "A"], NOW) == \
+    reward = catalog.create(brand_id, {"name": "Film", "cost_points": 5, "fulfilment": "voucher_pool"}, NOW)
+    assert pools.upload(brand_id, reward.reward_id, ["A", "B", "A"], NOW) == \
         {"received": 3, "added": 2, "duplicates": 1}
     member = funded_member(brand_id, 15)
-    code = service.redeem(member, reward.reward_id, "k", NOW).voucher_code
+    code = redemptions.redeem(member, reward.reward_id, "k", NOW).voucher_code
 
-    assert service.upload_codes(brand_id, reward.reward_id, [code, "C"], NOW) == \
+    assert pools.upload(brand_id, reward.reward_id, [code, "C"], NOW) == \
         {"received": 2, "added": 1, "duplicates": 1}
-    assert service.stock_left(service.get(reward.reward_id)) == 2
-    codes = {service.redeem(member, reward.reward_id, f"k{i}", NOW).voucher_code for i in range(2)}
+    assert catalog.stock_left(catalog.get(reward.reward_id)) == 2
+    codes = {redemptions.redeem(member, reward.reward_id, f"k{i}", NOW).voucher_code for i in range(2)}
     assert codes == {"A", "B", "C"} - {code}
 
 
 def test_generated_codes_are_unique_and_low_stock_is_signalled_once_per_restock(local_aws, bus_tap):
-    from chalicelib.rewards import service
+    from chalicelib.rewards import catalog, redemptions
 
     brand_id = brand()
     definition = {"name": "Pass", "cost_points": 1, "fulfilment": "generated_code", "stock": 5, "low_stock_at": 2}
-    reward = service.create(brand_id, definition, NOW)
+    reward = catalog.create(brand_id, definition, NOW)
     member = funded_member(brand_id, 100)
     bus_tap.drain()
 
-    codes = [service.redeem(member, reward.reward_id, f"r{i}", NOW).voucher_code for i in range(5)]
+    codes = [redemptions.redeem(member, reward.reward_id, f"r{i}", NOW).voucher_code for i in range(5)]
     mine = bus_tap.drain(lambda m: m.get("reward_id") == reward.reward_id)
 
     assert len(set(codes)) == 5
@@ -266,12 +268,12 @@ def test_generated_codes_are_unique_and_low_stock_is_signalled_once_per_restock(
     low = {m["id"]: m for m in mine if m["type"] == "reward.low_stock"}
     assert [m["stock_left"] for m in low.values()] == [2]
     with pytest.raises(errors.Conflict) as raised:
-        service.redeem(member, reward.reward_id, "r5", NOW)
+        redemptions.redeem(member, reward.reward_id, "r5", NOW)
     assert raised.value.code == "out_of_stock"
 
-    service.update(brand_id, reward.reward_id, {**definition, "stock": 10}, NOW)  # restocked: 5 more
+    catalog.update(brand_id, reward.reward_id, {**definition, "stock": 10}, NOW)  # restocked: 5 more
     for i in range(6, 9):
-        service.redeem(member, reward.reward_id, f"r{i}", NOW)
+        redemptions.redeem(member, reward.reward_id, f"r{i}", NOW)
     again = {m["id"] for m in bus_tap.drain(lambda m: m.get("reward_id") == reward.reward_id)
              if m["type"] == "reward.low_stock"}
     assert len(again) == 1
@@ -281,22 +283,23 @@ def test_generated_codes_are_unique_and_low_stock_is_signalled_once_per_restock(
 def test_a_big_upload_counts_every_code_and_a_second_upload_waits_its_turn(local_aws):
     import time
 
-    from chalicelib.rewards import service
+    from chalicelib.rewards import catalog
+    from chalicelib.rewards import codes as pools
     from chalicelib.store.rewards import RewardItem
 
     brand_id = brand()
-    reward = service.create(brand_id, {"name": "Ticket", "cost_points": 1, "fulfilment": "voucher_pool"}, NOW)
+    reward = catalog.create(brand_id, {"name": "Ticket", "cost_points": 1, "fulfilment": "voucher_pool"}, NOW)
     codes = [f"T-{i:06d}" for i in range(20_000)]
     started = time.perf_counter()
-    result = service.upload_codes(brand_id, reward.reward_id, codes + codes[:500], NOW)
+    result = pools.upload(brand_id, reward.reward_id, codes + codes[:500], NOW)
     print(f"20,000 codes uploaded in {time.perf_counter() - started:.1f} s")
 
     assert result == {"received": 20_500, "added": 20_000, "duplicates": 500}
-    assert service.stock_left(service.get(reward.reward_id)) == 20_000
-    held = service.get(reward.reward_id)
+    assert catalog.stock_left(catalog.get(reward.reward_id)) == 20_000
+    held = catalog.get(reward.reward_id)
     held.update(actions=[RewardItem.uploading.set(datetime.now(UTC))])  # an upload in progress elsewhere
     with pytest.raises(errors.Conflict) as raised:
-        service.upload_codes(brand_id, reward.reward_id, ["X"], NOW)
+        pools.upload(brand_id, reward.reward_id, ["X"], NOW)
     assert raised.value.code == "upload_in_progress"
     held.update(actions=[RewardItem.uploading.set(datetime.now(UTC) - timedelta(minutes=6))])  # it crashed
-    assert service.upload_codes(brand_id, reward.reward_id, ["X"], datetime.now(UTC))["added"] == 1
+    assert pools.upload(brand_id, reward.reward_id, ["X"], datetime.now(UTC))["added"] == 1

@@ -8,7 +8,7 @@ from chalice.test import Client
 
 from chalicelib import errors
 from chalicelib.api import http
-from chalicelib.api.validation import OPENAPI_PATH
+from chalicelib.contract import OPENAPI_PATH
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
@@ -256,6 +256,7 @@ def test_the_web_apps_and_analytics_know_exactly_the_apis_channels():
     import re
     from pathlib import Path
 
+    from chalicelib import contract
     from chalicelib.analytics import model
 
     spec = json.loads(OPENAPI_PATH.read_text())["components"]["schemas"]
@@ -264,4 +265,17 @@ def test_the_web_apps_and_analytics_know_exactly_the_apis_channels():
     lib = (Path(__file__).resolve().parents[2] / "web" / "lib.js").read_text()
     listed = re.search(r"export const CHANNELS = \[(.*?)\n\];", lib, re.S).group(1)
     assert re.findall(r'\["([a-z_]+)", "', listed) == channels
-    assert list(model.CHANNELS) == channels
+    assert list(contract.channels()) == channels
+    assert model.channel_of({"channel": channels[0]}) == channels[0]
+    assert model.channel_of({"channel": "myspace"}) == model.channel_of({}) == "other"
+
+
+def test_the_documented_id_is_the_id_the_code_checks():
+    from chalicelib import contract, ids
+
+    assert contract.schemas()["Id"]["pattern"] == f"^{ids.ID}$"
+    assert ids.is_id(ids.new_id())
+    assert ids.is_id(ids.derived_id("a", "b"))
+    assert "".join(c for c in map(chr, range(128)) if ids.is_id(c * 26)) == ids.CROCKFORD
+    for bad in ("", "0" * 25, "0" * 27, "I" * 26, "L" * 26, "O" * 26, "U" * 26, "a" * 26, None, 26):
+        assert not ids.is_id(bad), bad

@@ -88,3 +88,34 @@ def test_the_composition_root_hands_out_what_a_test_puts_in():
         publish(event)
         assert memory.published == [event]
     assert bootstrap.ledger_store() is not store
+
+
+def _is_store(name: str) -> bool:
+    return name.endswith(".store") or name.startswith("chalicelib.store.") or name in (
+        "chalicelib.store", "chalicelib.ledger.dynamo", "chalicelib.bootstrap")
+
+
+def test_every_dynamodb_call_lives_in_a_store():
+    """Services are plain Python over their stores: no pynamodb, no DynamoDB client, no model
+    query or conditional write outside ``<area>/store.py``, ``chalicelib/store/`` and the
+    ledger's DynamoDB store."""
+    model_calls = {"get", "query", "scan", "count", "batch_get", "batch_write", "exists"}
+    found = []
+    for _, name, tree in _trees():
+        if _is_store(name):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom) and any(m.startswith("pynamodb") for m in _imported(node)):
+                found.append((name, node.lineno, "imports pynamodb"))
+            if not isinstance(node, ast.Call):
+                continue
+            if any(isinstance(a, ast.Constant) and a.value == "dynamodb" for a in node.args):
+                found.append((name, node.lineno, "a DynamoDB client"))
+            func = node.func
+            writes = isinstance(func, ast.Attribute) and func.attr in ("save", "update", "delete")
+            if any(k.arg in ("actions", "consistent_read") or (writes and k.arg == "condition") for k in node.keywords):
+                found.append((name, node.lineno, "a model write or read"))
+            if isinstance(func, ast.Attribute) and func.attr in model_calls and isinstance(func.value, ast.Name) \
+                    and func.value.id.endswith(("Item", "Table")):
+                found.append((name, node.lineno, f"{func.value.id}.{func.attr}"))
+    assert found == []

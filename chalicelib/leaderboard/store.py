@@ -1,0 +1,207 @@
+"""The leaderboard's items in the ``standings`` table: the only leaderboard code that talks to
+DynamoDB (boto3's low-level client: bucket counts ``ADD`` to attribute names chosen at run time).
+
+Items (see :mod:`chalicelib.leaderboard.model` for boards and buckets):
+- ``LB#<board>#<member> / SCORE`` — the member's points on a board; while above 0 it carries
+  the ``ranking`` index keys (``RANK#<board>``, ``<points, 13 digits>#<member>``, keys only):
+  top N is one Query.
+- ``LBHIST#<board>#<shard> / P<page>`` — members per score bucket (attributes ``b<bucket>``),
+  8 shards by member so no single item takes every update.
+- ``LBX#<board>#<bucket> / <points>`` — members per exact score within a wide bucket.
+- ``LBNAME#<member> / NAME`` — the name the member shows (absent: anonymised).
+- ``APPLIED#<event id> / APPLIED`` — a domain event already counted (kept 14 days, longer
+  than the queue's retention): the marker is written in the same transaction as the scores
+  (:mod:`chalicelib.store.applied`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from chalicelib import aws, config, errors, ids
+from chalicelib.leaderboard import model
+from chalicelib.store import applied
+
+HIST_SHARDS = 8
+ATTEMPTS = 12  # BatchGet rounds for unprocessed keys
+PAD = 13
+
+# (board, member, points before (None: no item), points after)
+Move = tuple[str, str, int | None, int]
+
+
+def _table() -> str:
+    return config.table_name("standings")
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def score_key(board: str, member_id: str) -> dict[str, Any]:
+    return _key(f"LB#{board}#{member_id}", "SCORE")
+
+
+def page_key(board: str, shard: int, page: int) -> dict[str, Any]:
+    return _key(f"LBHIST#{board}#{shard}", f"P{page}")
+
+
+def exact_key(board: str, bucket: int, score: int) -> dict[str, Any]:
+    return _key(f"LBX#{board}#{bucket}", f"{score:0{PAD}d}")
+
+
+def name_key(member_id: str) -> dict[str, Any]:
+    return _key(f"LBNAME#{member_id}", "NAME")
+
+
+def shard_of(member_id: str) -> int:
+    return ids.shard_of(member_id, HIST_SHARDS)
+
+
+def _batch_get(keys: list[dict[str, Any]], consistent: bool = False) -> list[dict[str, Any]]:
+    """Every item of ``keys`` that exists (one request unless DynamoDB leaves keys unprocessed)."""
+    client, found = aws.client("dynamodb"), []
+    pending = {_table(): {"Keys": keys, "ConsistentRead": consistent}}
+    for attempt in range(ATTEMPTS):
+        reply = client.batch_get_item(RequestItems=pending)
+        found += reply["Responses"].get(_table(), [])
+        pending = reply.get("UnprocessedKeys") or {}
+        if not pending:
+            return found
+        time.sleep(0.05 * 2**attempt)
+    raise errors.ServiceUnavailable("The leaderboard is busy; try again.")
+
+
+# -- scores -----------------------------------------------------------------------------------
+
+def scores(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+    """Points of each (board, member) as stored now (strongly consistent; None: no item), in
+    one BatchGet of at most 100 keys."""
+    keys = {(board, member): score_key(board, member) for board, member in pairs}
+    found = {item["pk"]["S"]: int(item["points"]["N"])
+             for item in _batch_get(list(keys.values()), consistent=True)} if keys else {}
+    return {pair: found.get(key["pk"]["S"]) for pair, key in keys.items()}
+
+
+def apply_once(message_id: str, at: datetime, moves: Callable[[], list[Move]]) -> bool:
+    """Commit ``moves()`` with the message's applied marker in one transaction, each score
+    conditioned on the points it was read at. False: the message was applied before. A refused
+    condition calls ``moves()`` again (from fresh reads)."""
+    def build() -> list[dict[str, Any]]:
+        items = [applied.marker(_table(), message_id, at)]
+        for move in moves():
+            items += _changes(*move)
+        return items
+
+    return applied.apply_once(build, "The member's scores kept moving; the message will be retried.")
+
+
+def _changes(board: str, member_id: str, old: int | None, new: int) -> list[dict[str, Any]]:
+    """The transaction items that take the member from ``old`` to ``new`` points on ``board``."""
+    before = old or 0
+    if new == before and old is not None:
+        return []
+    score: dict[str, Any] = {"TableName": _table(), "Key": score_key(board, member_id),
+                             "ExpressionAttributeValues": {":new": {"N": str(new)}}}
+    if new > 0:
+        score["UpdateExpression"] = "SET points = :new, gsi2pk = :rank, gsi2sk = :order"
+        score["ExpressionAttributeValues"].update({":rank": {"S": f"RANK#{board}"},
+                                                   ":order": {"S": f"{new:0{PAD}d}#{member_id}"}})
+    else:
+        score["UpdateExpression"] = "SET points = :new REMOVE gsi2pk, gsi2sk"
+    if old is None:
+        score["ConditionExpression"] = "attribute_not_exists(pk)"
+    else:
+        score["ConditionExpression"] = "points = :old"
+        score["ExpressionAttributeValues"][":old"] = {"N": str(old)}
+    items = [{"Update": score}]
+    counts: dict[int, dict[int, int]] = {}  # page -> bucket -> delta
+    for points, sign in ((before, -1), (new, 1)):
+        if points > 0:
+            b = model.bucket(points)
+            page = counts.setdefault(model.page_of(b), {})
+            page[b] = page.get(b, 0) + sign
+            if not model.is_exact(b):
+                items.append({"Update": {"TableName": _table(), "Key": exact_key(board, b, points),
+                                         "UpdateExpression": "ADD n :d",
+                                         "ExpressionAttributeValues": {":d": {"N": str(sign)}}}})
+    for page, deltas in counts.items():
+        deltas = {b: d for b, d in deltas.items() if d}
+        if deltas:
+            items.append({"Update": {
+                "TableName": _table(), "Key": page_key(board, shard_of(member_id), page),
+                "UpdateExpression": "ADD " + ", ".join(f"b{b} :d{b}" for b in deltas),
+                "ExpressionAttributeValues": {f":d{b}": {"N": str(d)} for b, d in deltas.items()}}})
+    return items
+
+
+# -- names ------------------------------------------------------------------------------------
+
+def put_name(member_id: str, display_name: str | None) -> None:
+    """The name the member shows; None removes it (the member shows anonymised)."""
+    client = aws.client("dynamodb")
+    if display_name:
+        client.put_item(TableName=_table(), Item={**name_key(member_id), "display_name": {"S": display_name}})
+    else:
+        client.delete_item(TableName=_table(), Key=name_key(member_id))
+
+
+def get_name(member_id: str) -> str | None:
+    item = aws.client("dynamodb").get_item(TableName=_table(), Key=name_key(member_id)).get("Item")
+    return item["display_name"]["S"] if item else None
+
+
+def names(member_ids: list[str]) -> dict[str, str]:
+    """The names the members chose (those with none are absent): one BatchGet."""
+    if not member_ids:
+        return {}
+    return {item["pk"]["S"].removeprefix("LBNAME#"): item["display_name"]["S"]
+            for item in _batch_get([name_key(m) for m in member_ids])}
+
+
+# -- ranks ------------------------------------------------------------------------------------
+
+def ranking(board: str, limit: int) -> list[tuple[str, int]]:
+    """(member, points) of the first ``limit`` members of the board, best first: one Query."""
+    reply = aws.client("dynamodb").query(
+        TableName=_table(), IndexName="ranking", KeyConditionExpression="gsi2pk = :b",
+        ExpressionAttributeValues={":b": {"S": f"RANK#{board}"}}, ScanIndexForward=False, Limit=limit)
+    rows = []
+    for item in reply.get("Items", []):
+        points, member_id = item["gsi2sk"]["S"].split("#", 1)
+        rows.append((member_id, int(points)))
+    return rows
+
+
+def score_and_counts(board: str, member_id: str) -> tuple[int, dict[int, int]]:
+    """The member's points on the board and the members per bucket (summed over the shards):
+    one BatchGet of the score and every bucket page."""
+    keys = [score_key(board, member_id)] + [page_key(board, s, p) for s in range(HIST_SHARDS)
+                                            for p in range(model.PAGES)]
+    counts: dict[int, int] = {}
+    points = 0
+    for item in _batch_get(keys):
+        if item["sk"]["S"] == "SCORE":
+            points = int(item["points"]["N"])
+            continue
+        for name, value in item.items():
+            if name.startswith("b") and name[1:].isdigit():
+                counts[int(name[1:])] = counts.get(int(name[1:]), 0) + int(value["N"])
+    return points, counts
+
+
+def ahead_in_bucket(board: str, bucket: int, points: int) -> int:
+    """Members of a wide bucket with more than ``points``: a Query of its exact scores."""
+    client, ahead, start = aws.client("dynamodb"), 0, None
+    while True:
+        kwargs = {"ExclusiveStartKey": start} if start else {}
+        reply = client.query(TableName=_table(), KeyConditionExpression="pk = :p AND sk > :s",
+                             ExpressionAttributeValues={":p": {"S": f"LBX#{board}#{bucket}"},
+                                                        ":s": {"S": f"{points:0{PAD}d}"}}, **kwargs)
+        ahead += sum(int(item["n"]["N"]) for item in reply.get("Items", []))
+        start = reply.get("LastEvaluatedKey")
+        if not start:
+            return ahead
