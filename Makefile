@@ -75,7 +75,7 @@ deploy: synth ## Deploy a tenant's stack with real AWS credentials (see docs/ope
 tenant: infra-deps ## Create infra/tenants/<id>.json from a few questions
 	$(OPS) new-tenant
 
-dlq: infra-deps ## Show what waits in a dead-letter queue: make dlq TENANT=<id> QUEUE=events|jobs|leaderboard-inbox|analytics-inbox
+dlq: infra-deps ## Show what waits in a dead-letter queue: make dlq TENANT=<id> QUEUE=events|jobs|leaderboard-inbox|analytics-inbox|tiers-inbox
 	$(OPS) dlq --tenant "$(TENANT)" --queue "$(QUEUE)"
 
 redrive: infra-deps ## Move a dead-letter queue's messages back to their queue: make redrive TENANT=<id> QUEUE=events

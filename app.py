@@ -28,7 +28,7 @@ heartbeat = app.schedule(schedules.HEARTBEAT_RATE)(schedules.heartbeat)
 expire_points = app.schedule(schedules.EXPIRY_SCHEDULE)(schedules.expire_points)
 process_events = app.on_sqs_message(queue=EVENTS.name, batch_size=EVENTS.batch_size)(events.process_events)
 # One function per consumer of domain events, each on its own queue (chalicelib.resources.CONSUMERS):
-# consume_leaderboard, consume_analytics...
+# consume_leaderboard, consume_analytics, consume_tiers...
 for _spec in bootstrap.consumer_specs():
     globals()[_spec.handler] = app.on_sqs_message(queue=_spec.queue.name, batch_size=_spec.batch_size)(
         consumers.handler(_spec, functools.partial(bootstrap.consumer, _spec.name)))

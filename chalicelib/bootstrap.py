@@ -109,9 +109,16 @@ def _analytics() -> Consumer:
     return service.consumer()
 
 
+def _tiers() -> Consumer:
+    from chalicelib.tiers import service
+
+    return service.consumer()
+
+
 CONSUMERS: dict[str, Callable[[], Consumer]] = {
     "leaderboard": _leaderboard,
     "analytics": _analytics,
+    "tiers": _tiers,
 }
 CONSUMER_SPECS_BY_NAME: dict[str, ConsumerSpec] = {spec.name: spec for spec in CONSUMER_SPECS}
 

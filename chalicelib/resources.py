@@ -85,13 +85,15 @@ class ConsumerSpec:
     fails alone: the others' copies of the same event are in other queues.
 
     ``handler`` is the function's name in ``app.py``; ``tables`` (logical names) what it may
-    read and write (least privilege in the cloud stack).
+    read and write (least privilege in the cloud stack); ``publishes``: it puts domain events
+    of its own on the bus.
     """
 
     name: str
     purpose: str
     types: tuple[str, ...]
     tables: tuple[str, ...]
+    publishes: bool = False
     batch_size: int = 10
     max_receive_count: int = 5
 
@@ -120,6 +122,8 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     ConsumerSpec("analytics", "the brands' daily counters.",
                  ("points.earned", "event.processed", "event.failed", "points.reversed", "points.adjusted",
                   "redemption.fulfilled", "redemption.cancelled"), tables=("analytics",)),
+    ConsumerSpec("tiers", "members' standings: upgrades recorded, lapses scheduled, tier.* events.",
+                 ("points.earned", "points.reversed"), tables=("standings", "ledger"), publishes=True),
 )
 
 QUEUES: tuple[QueueSpec, ...] = (JOBS, EVENTS, *(consumer.queue for consumer in CONSUMERS))

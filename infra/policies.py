@@ -53,7 +53,7 @@ ACCESS: dict[str, Access] = {
     "sweep_redemptions": Access(("rewards", "ledger"), publish=True),
     "review_tiers": Access(("standings", "system"), send=("jobs",)),
     # each consumer of domain events: its own tables, its own queue (chalicelib.resources.CONSUMERS)
-    **{c.handler: Access(c.tables, consume=c.queue.logical_name) for c in CONSUMERS},
+    **{c.handler: Access(c.tables, consume=c.queue.logical_name, publish=c.publishes) for c in CONSUMERS},
 }
 
 

@@ -33,7 +33,7 @@ def read_for_batch(member_ids: list[str]) -> Iterator[None]:
             logger.exception(f"batch read of the {name} failed")
     token = _batch.set(known)
     try:
-        with tiers.standings_read_for_batch(member_ids):
+        with tiers.standings_read_for_batch(member_ids, bootstrap.now()):
             yield
     finally:
         _batch.reset(token)
@@ -49,8 +49,9 @@ def _known(name: str, member_id: str) -> tuple[bool, Any]:
 
 def earned(member_id: str) -> None:
     """An event of the batch granted the member points: the next one reads their lifetime
-    earnings afresh (adding the grant to the batch's copy would count twice a redelivered
-    event's grants, already in the copy)."""
+    earnings (and their earnings in the tier window) afresh (adding the grant to the batch's
+    copy would count twice a redelivered event's grants, already in the copy)."""
+    tiers.earned(member_id)
     batch = _batch.get()
     lifetimes = batch.get("lifetimes") if batch is not None else None
     if lifetimes is not None and member_id in lifetimes:
@@ -68,7 +69,7 @@ def member_facts(member_id: str, now: datetime) -> dict[str, Any]:
     read, lifetime_earned = _known("lifetimes", member_id)
     if not read or lifetime_earned is None:
         lifetime_earned = bootstrap.ledger_store().lifetime_earned(member_id)
-    tier, multiplier = tiers.member_tier(member_id)
+    tier, multiplier = tiers.member_tier(member_id, now)
     return {
         "id": member_id,
         "tier": tier,

@@ -58,7 +58,7 @@ def list_rewards(principal):
         return {"items": items, "next_cursor": None}
     members.own_profile(principal.member_id)
     available = bootstrap.ledger_store().book(principal.member_id).available(now)
-    tier, items = redemptions.member_tier(principal.member_id), []
+    tier, items = redemptions.member_tier(principal.member_id, now), []
     for enrolment in member_store.enrolments(principal.member_id):
         items += [_for_member(r, available, tier) for r in catalog.brand_rewards(enrolment.brand_id)
                   if catalog.open_at(r, now) and (category is None or r.definition.get("category") == category)]

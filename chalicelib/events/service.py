@@ -28,7 +28,6 @@ from chalicelib.ledger.model import ExistsWithDifferentFields
 from chalicelib.members import store as member_store
 from chalicelib.observability import logger
 from chalicelib.store.events import EventItem
-from chalicelib.tiers import service as tiers
 
 RESEND_AFTER = timedelta(seconds=30)  # a retried POST re-enqueues an event still unprocessed after this
 SWEEP_AFTER = timedelta(minutes=5)  # the sweeper re-enqueues events accepted longer ago than this
@@ -188,7 +187,6 @@ def run(eid: str, now: datetime, item: EventItem | None = None) -> Processed | N
              "channel": result.get("channel")}
     if earned:
         facts.earned(item.member_id)  # the batch's next event of this member reads its earnings again
-        tiers.recompute(item.member_id, now)  # an upgrade is immediate
         published = catalogue.PointsEarned(
             id=f"earned:{eid}", **about, points=earned,
             activities=tuple(catalogue.ActivityPoints(activity_id=o["activity_id"], points=o["points"])
@@ -274,7 +272,6 @@ def reverse(brand_id: str, eid: str, key: str, amount: Decimal | None, now: date
     reversals = [r for r in (item.reversals or []) if r["id"] != key] + [{**result, "at": now.isoformat()}]
     store.set_reversals(item, reversals)
     if result["points"]:
-        tiers.recompute(item.member_id, now)  # earnings fell: the lapse (and downgrade) is scheduled
         publisher.publish(catalogue.PointsReversed(id=f"reversed:{eid}:{key}", brand_id=brand_id,
                                                    member_id=item.member_id, event_id=eid, points=result["points"],
                                                    at=now))

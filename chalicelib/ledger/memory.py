@@ -91,6 +91,9 @@ class MemoryLedgerStore:
             self.claims[key] = value
             return value
 
+    def earned_by_months(self, member_ids: list[str], first: str, last: str) -> dict[str, dict[str, int]]:
+        return {m: self.earned_by_month(m, first, last) for m in member_ids}
+
     def earned_by_month(self, member_id: str, first: str, last: str) -> dict[str, int]:
         """Points earned per UTC month ``first``..``last`` (``yyyy-mm``), net of reversed earnings."""
         account, months = member_account(member_id), {}

@@ -200,6 +200,16 @@ def earned_month(transfer: Transfer, original_code: str | None, original_at: dat
     return None
 
 
+def months(first: str, last: str) -> list[str]:
+    """The UTC months ``first``..``last`` (``yyyy-mm``), both included."""
+    year, month = map(int, first.split("-"))
+    found = []
+    while f"{year:04d}-{month:02d}" <= last:
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
 def lot_id(expires_at: datetime | None, available_at: datetime | None) -> str:
     """The bucket a credit's points go to; sorts like the consumption order within a member."""
     expires = expires_at.strftime("%Y%m%d") if expires_at else "never"

@@ -57,8 +57,8 @@ def find(redemption_id: str) -> RedemptionItem | None:
     return store.get_redemption(redemption_id)
 
 
-def member_tier(member_id: str) -> str | None:
-    return tiers.member_tier(member_id)[0]
+def member_tier(member_id: str, at: datetime) -> str | None:
+    return tiers.member_tier(member_id, at)[0]
 
 
 def redeem(member_id: str, reward_id: str, key: str, now: datetime) -> RedemptionItem:
@@ -75,7 +75,7 @@ def redeem(member_id: str, reward_id: str, key: str, now: datetime) -> Redemptio
     if not catalog.open_at(reward, now):
         raise RewardInactive("This reward cannot be redeemed now.", details={"reward_id": reward_id})
     for_tiers = reward.definition.get("tiers")
-    if for_tiers and member_tier(member_id) not in for_tiers:
+    if for_tiers and member_tier(member_id, now) not in for_tiers:
         raise TierRequired("This reward is for members of other tiers.", details={"tiers": for_tiers})
     left = catalog.stock_left(reward)
     if left is not None and left <= 0:

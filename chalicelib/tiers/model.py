@@ -147,6 +147,15 @@ class Change:
     previous: str | None = None
 
 
+def current_tier(program_: Program, held_id: str | None, earned_by_month: dict[str, int], at: datetime) -> Tier:
+    """The tier a member holds at ``at``: the one their standing records, or the one the window's
+    earnings reach when that is as high or higher — what :func:`recompute` makes of a grant, known
+    before the standing is written (so an upgrade pays at once, whenever the standing follows)."""
+    qualified = program_.qualified(earned_in_window(program_, earned_by_month, at))
+    held = program_.get(held_id)
+    return qualified if held is None or qualified.threshold >= held.threshold else held
+
+
 def recompute(program_: Program, current: Standing, earned_by_month: dict[str, int], at: datetime, *,
               review: bool = False) -> Change:
     """The member's standing after a grant (``review=False``: upgrades only) or at the daily

@@ -1,5 +1,12 @@
-"""Tiers over their store (:mod:`.store`): the program's configuration, each member's standing, the
-recompute after a grant and the daily review.
+"""Tiers over their store (:mod:`.store`): the program's configuration, each member's standing,
+the tier a member holds now, the recompute (a consumer of domain events) and the daily review.
+
+A member's tier is known at once: :func:`member_tier` takes the higher of the tier the standing
+records and the one the window's earnings reach (the ledger keeps them with every grant), so
+the next event pays the new multiplier whether or not the standing has been written yet. The
+standing itself — since when, the lapse, warnings, the ``tier.*`` events — is written by the
+``tiers`` consumer from ``points.earned`` and ``points.reversed``, on its own queue, and by
+the daily review.
 
 The daily review fans out like expiry: one job per (due day, shard) on the ``jobs`` queue,
 each a page of members from the sparse ``due`` index, so no run outlives its Lambda.
@@ -21,6 +28,8 @@ from typing import Any
 
 from chalicelib import bootstrap, errors, queues
 from chalicelib.bus import catalogue, publisher
+from chalicelib.bus.catalogue import DomainEvent, PointsEarned, PointsReversed
+from chalicelib.bus.consumer import Consumer
 from chalicelib.jobs import job
 from chalicelib.observability import logger
 from chalicelib.store.standings import DUE_SHARDS, StandingItem
@@ -62,25 +71,38 @@ def configure(body: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 _read_ahead: ContextVar[dict[str, StandingItem | None] | None] = ContextVar("standings_read_ahead", default=None)
+# the batch's earnings in the window: ((first, last) month, member -> month -> points, None: read again)
+_earned_ahead: ContextVar[tuple[tuple[str, str], dict[str, dict[str, int] | None]] | None] = \
+    ContextVar("earnings_read_ahead", default=None)
 
 
 @contextmanager
-def standings_read_for_batch(member_ids: list[str]) -> Iterator[None]:
-    """Within: :func:`member_tier` and the first try of :func:`recompute` take these members'
-    standings from one BatchGetItem made now, not two GetItem calls per event. A standing is
-    written on condition of the version read, so a stale one costs a retry, never a wrong
-    tier; what :func:`recompute` writes or reads again replaces the batch's copy."""
-    known = None
-    if member_ids and program().tiers:
+def standings_read_for_batch(member_ids: list[str], at: datetime | None = None) -> Iterator[None]:
+    """Within: :func:`member_tier` takes these members' standings and their earnings in the
+    window at ``at`` from two batch reads made now, not a GetItem and a Query per event. A
+    grant makes the member's earnings read again (:func:`earned`)."""
+    known, earned = None, None
+    program_ = program()
+    if member_ids and program_.tiers:
         try:
             known = store.get_many(member_ids)
+            window = model.window(program_, at or bootstrap.now())
+            earned = (window, dict(bootstrap.ledger_store().earned_by_months(member_ids, *window)))
         except Exception:  # each event reads its own
             logger.exception("batch read of the standings failed")
-    token = _read_ahead.set(known)
+    tokens = _read_ahead.set(known), _earned_ahead.set(earned)
     try:
         yield
     finally:
-        _read_ahead.reset(token)
+        _read_ahead.reset(tokens[0])
+        _earned_ahead.reset(tokens[1])
+
+
+def earned(member_id: str) -> None:
+    """The member was granted points in this batch: their next event reads the earnings again."""
+    known = _earned_ahead.get()
+    if known is not None and member_id in known[1]:
+        known[1][member_id] = None
 
 
 def _read(member_id: str, *, fresh: bool = False) -> StandingItem | None:
@@ -99,17 +121,26 @@ def standing(member_id: str) -> model.Standing:
 
 
 def earned_by_month(member_id: str, program_: model.Program, at: datetime) -> dict[str, int]:
-    first, last = model.window(program_, at)
-    return bootstrap.ledger_store().earned_by_month(member_id, first, last)
+    """The member's earnings per month of the window at ``at`` (the batch's copy when it holds them)."""
+    window = model.window(program_, at)
+    known = _earned_ahead.get()
+    if known is not None and known[0] == window and known[1].get(member_id) is not None:
+        return known[1][member_id]
+    found = bootstrap.ledger_store().earned_by_month(member_id, *window)
+    if known is not None and known[0] == window and member_id in known[1]:
+        known[1][member_id] = found
+    return found
 
 
-def member_tier(member_id: str) -> tuple[str | None, Any]:
-    """(tier id, its earning multiplier) for the rules engine; (None, None) without tiers."""
+def member_tier(member_id: str, at: datetime | None = None) -> tuple[str | None, Any]:
+    """(tier id, its earning multiplier) the member holds now (see the module docstring);
+    (None, None) without tiers."""
     program_ = program()
     if not program_.tiers:
         return None, None
+    at = at or bootstrap.now()
     item = _read(member_id)
-    tier = program_.get(item.tier if item else None) or program_.tiers[0]
+    tier = model.current_tier(program_, item.tier if item else None, earned_by_month(member_id, program_, at), at)
     return tier.id, tier.multiplier
 
 
@@ -118,8 +149,10 @@ def progress(member_id: str, at: datetime) -> dict[str, Any]:
     program_ = program()
     if not program_.tiers:
         return {**model.progress(program_, None, 0), "qualifying_points": None}
-    earned = model.earned_in_window(program_, earned_by_month(member_id, program_, at), at)
-    return {**model.progress(program_, standing(member_id).tier, earned), "qualifying_points": earned}
+    by_month = earned_by_month(member_id, program_, at)
+    tier, earned_ = model.current_tier(program_, standing(member_id).tier, by_month, at), \
+        model.earned_in_window(program_, by_month, at)
+    return {**model.progress(program_, tier.id, earned_), "qualifying_points": earned_}
 
 
 def recompute(member_id: str, at: datetime, *, review: bool = False) -> model.Change | None:
@@ -155,6 +188,18 @@ def _notify(member_id: str, change: model.Change, at: datetime) -> None:
         kind = catalogue.TierUpgraded if change.kind == "upgraded" else catalogue.TierDowngraded
         published = kind(id=f"tier.{change.kind}:{member_id}:{standing_.tier}:{at.isoformat()}", **about)
     publisher.publish(published)
+
+
+def _moved(event: PointsEarned | PointsReversed) -> None:
+    """Earnings moved: the standing follows (an upgrade recorded, a lapse scheduled). Idempotent:
+    a redelivery finds the standing already there and writes nothing."""
+    recompute(event.member_id, bootstrap.now())
+
+
+def consumer() -> Consumer:
+    """Tiers as a consumer of domain events (see chalicelib.bootstrap)."""
+    handlers: dict[type[DomainEvent], Any] = {PointsEarned: _moved, PointsReversed: _moved}
+    return Consumer("tiers", handlers)
 
 
 def start_review(today: date) -> int:

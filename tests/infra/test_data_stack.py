@@ -80,7 +80,7 @@ def test_the_data_part_deploys_into_moto_cloudformation(template):
             assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
         sqs = boto3.client("sqs", region_name="eu-west-1")
-        for queue in ("jobs", "events", "leaderboard-inbox", "analytics-inbox"):
+        for queue in ("jobs", "events", "leaderboard-inbox", "analytics-inbox", "tiers-inbox"):
             url = sqs.get_queue_url(QueueName=f"punchcard-example-{queue}")["QueueUrl"]
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
             redrive = json.loads(attributes["RedrivePolicy"])

@@ -28,7 +28,7 @@ def test_every_queue_has_a_dead_letter_queue_and_every_dead_letter_queue_an_alar
     queues = resources(template, "AWS::SQS::Queue")
     dlqs = {k for k, q in queues.items() if q["Properties"]["QueueName"].endswith("-dlq")}
     mains = set(queues) - dlqs
-    assert len(mains) == 4  # jobs, events and a queue per consumer (leaderboard, analytics)
+    assert len(mains) == 5  # jobs, events and a queue per consumer (leaderboard, analytics, tiers)
     for key in mains:
         redrive = queues[key]["Properties"]["RedrivePolicy"]
         assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [redrive["deadLetterTargetArn"]["Fn::GetAtt"][0],
@@ -50,7 +50,8 @@ def test_every_queue_has_a_dead_letter_queue_and_every_dead_letter_queue_an_alar
 def test_every_sqs_event_source_reports_batch_item_failures(template):
     sources = [(name, event) for name, fn in resources(template, "AWS::Serverless::Function").items()
                for event in fn["Properties"].get("Events", {}).values() if event["Type"] == "SQS"]
-    assert {name for name, _ in sources} == {"ProcessJobs", "ProcessEvents", "ConsumeLeaderboard", "ConsumeAnalytics"}
+    assert {name for name, _ in sources} == {"ProcessJobs", "ProcessEvents", "ConsumeLeaderboard", "ConsumeAnalytics",
+                                          "ConsumeTiers"}
     for name, event in sources:
         assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
         queue = event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
@@ -110,7 +111,7 @@ def test_no_iam_statement_allows_every_action_and_only_x_ray_gets_every_resource
 def test_each_function_has_its_own_role_naming_only_its_tables(template):
     functions = resources(template, "AWS::Serverless::Function")
     roles = {fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions.values()}
-    assert len(roles) == len(functions) == 11
+    assert len(roles) == len(functions) == 12
     policies = {p["Roles"][0]["Ref"]: p["PolicyDocument"]["Statement"]
                 for p in (r["Properties"] for r in resources(template, "AWS::IAM::Policy").values())}
     tables = {k: t["Properties"]["TableName"] for k, t in resources(template, "AWS::DynamoDB::Table").items()}
@@ -176,10 +177,11 @@ def test_alarms_cover_lambda_errors_and_throttles_and_api_5xx_and_latency(templa
         by_metric.setdefault((alarm["Namespace"], alarm["MetricName"]), []).append(alarm)
         assert alarm["AlarmActions"]
         assert alarm["AlarmName"].startswith("punchcard-example-")
-    assert len(by_metric[("AWS/Lambda", "Errors")]) == len(by_metric[("AWS/Lambda", "Throttles")]) == 11
+    assert len(by_metric[("AWS/Lambda", "Errors")]) == len(by_metric[("AWS/Lambda", "Throttles")]) == 12
     # EventBridge that cannot deliver to a consumer's queue: one alarm per rule
     assert sorted(d["Value"] for a in by_metric[("AWS/Events", "FailedInvocations")] for d in a["Dimensions"]
-                  if d["Name"] == "RuleName") == ["punchcard-example-to-analytics", "punchcard-example-to-leaderboard"]
+                  if d["Name"] == "RuleName") == ["punchcard-example-to-analytics", "punchcard-example-to-leaderboard",
+                                                       "punchcard-example-to-tiers"]
     assert by_metric[("AWS/ApiGateway", "5XXError")]
     assert by_metric[("AWS/ApiGateway", "Latency")]
     [heartbeat] = by_metric[("AWS/Lambda", "Invocations")]  # the schedules stopped firing
@@ -264,4 +266,4 @@ def test_each_consumer_has_a_rule_to_its_own_queue_and_only_producers_may_publis
                                                         resources(template, "AWS::IAM::Policy").values())
                   if p["Roles"][0]["Ref"] in roles
                   and any(s["Sid"] == "Publish" for s in p["PolicyDocument"]["Statement"])}
-    assert publishers == {"APIHandler", "ProcessJobs", "ProcessEvents", "SweepRedemptions"}
+    assert publishers == {"APIHandler", "ProcessJobs", "ProcessEvents", "SweepRedemptions", "ConsumeTiers"}

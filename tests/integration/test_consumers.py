@@ -12,44 +12,17 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from chalice.app import SQSEvent
-
 from chalicelib import aws, bootstrap, config
 from chalicelib.bus import catalogue, publisher
 from chalicelib.bus.consumer import Consumer
-from chalicelib.handlers import consumers
 from chalicelib.leaderboard import model
 from chalicelib.leaderboard import service as leaderboard
 from chalicelib.resources import ConsumerSpec
 from devstack import provision
-from devstack.lambda_runtime import sqs_event
-from devstack.sqs_poller import failed_ids
+from tests.bus import poll, waiting
 
 PROBE = ConsumerSpec("failing-probe", "always fails (a brand's webhook that is down)", ("points.earned",),
                      tables=(), max_receive_count=2)
-
-
-def waiting(url: str) -> int:
-    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-
-def poll(spec: ConsumerSpec, consumer: Consumer, url: str, arn: str) -> tuple[int, set[str]]:
-    """One receive and one invocation, as Lambda's event source mapping: (received, failed ids)."""
-    sqs = aws.client("sqs")
-    batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                AttributeNames=["All"]).get("Messages", [])
-    if not batch:
-        return 0, set()
-    try:
-        failed = failed_ids(consumers.consume(spec, consumer, SQSEvent(sqs_event(batch, arn), None)), batch)
-    except Exception:  # every record failed (Powertools raises): Lambda returns the whole batch
-        failed = {m["MessageId"] for m in batch}
-    done = [m for m in batch if m["MessageId"] not in failed]
-    if done:
-        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                                                        for i, m in enumerate(done)])
-    return len(batch), failed
 
 
 def test_a_failing_consumer_neither_delays_nor_dead_letters_the_leaderboards_copy(local_aws):

@@ -1,5 +1,6 @@
 """Tiers on DynamoDB Local: earnings by month kept by the ledger, upgrades on the grant that
-crosses a threshold, the daily review's warning and downgrade after grace."""
+crosses a threshold (paid at once, recorded by the tiers consumer from its own queue), the
+daily review's warning and downgrade after grace."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from tests.bus import purge_inbox, run_inbox
 
 PROGRAM = {"tiers": [{"id": "blue", "name": "Blue", "threshold": 0},
                      {"id": "silver", "name": "Silver", "threshold": 100, "multiplier": 2},
@@ -20,6 +23,7 @@ def tiers(local_aws):
     from chalicelib.tiers import service
 
     service.configure(PROGRAM, datetime.now(UTC))
+    purge_inbox("tiers")  # what other tests published: their members are not in this program
     yield service
     service.configure({"tiers": []}, datetime.now(UTC))  # other modules share the table
 
@@ -105,6 +109,10 @@ def test_the_pipeline_applies_the_tier_multiplier_and_upgrades_at_once(tiers):
 
     assert [visit("v1"), visit("v2"), visit("v3")] == [60, 60, 120]  # the second grant makes them silver (x2)
     assert tiers.progress(member_id, now)["qualifying_points"] == 240
+    # paid and shown at once, from the earnings; the standing follows when the consumer runs
+    assert tiers.progress(member_id, now)["tier"] == tiers.member_tier(member_id, now)[0] == "silver"
+    assert tiers.standing(member_id).tier is None
+    assert run_inbox("tiers") == 3  # one points.earned per visit
     assert tiers.standing(member_id).tier == "silver"
 
 
@@ -155,13 +163,64 @@ def test_a_batch_reads_its_members_once_and_pays_exactly_as_one_event_at_a_time(
     # by hand: 60, 60 (now silver at 120: x2), 120 + 14 (third) + 2 (regular), 120 + 2 (now gold)
     assert [sum(p for _, p in paid(o)) for o in in_batch] == [60, 60, 136, 122]
     assert bootstrap.ledger_store().book(batched).posted == bootstrap.ledger_store().book(alone).posted == 378
+    run_inbox("tiers")
     assert tiers.standing(batched).tier == "gold"  # 378 points: past 300 on the last event
     gets = [c.args[2]["Key"]["sk"]["S"] for c in made.call_args_list if c.args[1] == "GetItem"]
     # lifetime earnings: one BatchGetItem for the batch; a member's later events read theirs
     # again once an earlier one of the batch granted points (3 of the 7 events here)
     assert gets.count("BOOK") == 3
-    assert "STANDING" not in gets  # tiers: the batch's copy, moved on by the upgrade it wrote
+    assert "STANDING" not in gets  # tiers: the batch's standings and earnings, read once
+    earnings = [c for c in made.call_args_list if c.args[1] == "BatchGetItem"
+                and any("#EARNED#" in k["sk"]["S"] or k["sk"]["S"].startswith("EARNED#")
+                        for t in c.args[2]["RequestItems"].values() for k in t["Keys"])]
+    assert len(earnings) == 1  # the window's months of all five members (4 x 12 keys), at once
     guard_reads = [c for c in made.call_args_list if c.args[1] == "BatchGetItem"
                    and any(k["pk"]["S"].startswith("GUARD#events:") for t in c.args[2]["RequestItems"].values()
                            for k in t["Keys"])]
     assert len(guard_reads) == 1  # the counters of all seven events, at once
+
+
+def test_the_tiers_consumer_records_an_upgrade_once_however_often_it_is_delivered(tiers, bus_tap):
+    from chalicelib import bootstrap
+    from chalicelib.bus import catalogue
+    from tests.bus import deliver
+
+    brand_id = f"brand-{uuid.uuid4().hex[:8]}"
+    member_id, now = member(brand_id), datetime.now(UTC)
+    bootstrap.ledger().grant("g-150", member_id, brand_id, 150)
+    earned = catalogue.PointsEarned(id="earned:e-150", at=now, brand_id=brand_id, member_id=member_id,
+                                    event_id="e-150", points=150)
+
+    assert deliver("tiers", [earned, earned]) == []  # a duplicate within the batch
+    assert deliver("tiers", [earned]) == []  # and a redelivery later
+
+    assert tiers.standing(member_id).tier == "silver"
+    assert [m["type"] for m in notifications(bus_tap, member_id)] == ["tier.upgraded"]  # once
+    reversed_ = catalogue.PointsReversed(id="reversed:e-150:r", at=now, brand_id=brand_id, member_id=member_id,
+                                         event_id="e-150", points=100)
+    bootstrap.ledger().reverse("r-150", "g-150", 100)
+    assert deliver("tiers", [reversed_]) == []
+    lapsed = tiers.standing(member_id)
+    assert lapsed.tier == "silver"  # kept through the grace...
+    assert lapsed.downgrade_at is not None  # ...whose end is now scheduled
+    assert tiers.member_tier(member_id, now)[0] == "silver"
+
+
+def test_earnings_by_month_for_many_members_read_as_each_alone(tiers):
+    from chalicelib import bootstrap
+    from chalicelib.ledger.memory import MemoryLedgerStore
+    from chalicelib.ledger.service import Ledger
+
+    brand_id = f"brand-{uuid.uuid4().hex[:8]}"
+    members = [member(brand_id) for _ in range(3)]
+    for store in (bootstrap.ledger_store(), MemoryLedgerStore()):
+        ledger = Ledger(store, bootstrap.now)
+        for i, member_id in enumerate(members[:2]):
+            ledger.grant(f"{brand_id}-g{i}", member_id, brand_id, 10 * (i + 1))
+        ledger.reverse(f"{brand_id}-r0", f"{brand_id}-g0", 4)
+        month = f"{datetime.now(UTC):%Y-%m}"
+        first = f"{int(month[:4]) - 1}{month[4:]}"  # 13 months: keys of four members over two BatchGets
+        many = store.earned_by_months([*members, "nobody"], first, month)
+        assert many == {m: store.earned_by_month(m, first, month) for m in [*members, "nobody"]}
+        assert many[members[0]] == {month: 6}
+        assert many[members[2]] == {}

@@ -126,3 +126,18 @@ def test_earnings_taken_back_start_the_grace_period_from_that_day():
     assert silver.downgrade_at == date(2027, 11, 1) + timedelta(days=30)
     assert (refunded.standing.tier, refunded.standing.downgrade_at) == ("silver", date(2026, 12, 20))
     assert later.standing.downgrade_at == date(2026, 12, 20)  # the grace is not restarted by each look
+
+
+def test_the_tier_held_now_is_what_the_recompute_of_a_grant_would_record():
+    """model.current_tier (what the pipeline pays on, before the consumer writes the standing)
+    agrees with model.recompute after a grant, over random histories."""
+    import random
+
+    rng = random.Random(15)
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    for _ in range(2000):
+        earned = {m: rng.choice((0, 0, 40, 300, 900, -200)) for m in rng.sample(months, rng.randint(0, 6))}
+        held = rng.choice([None, *(t.id for t in PROGRAM.tiers), "removed"])
+        when = at(f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
+        recorded = model.recompute(PROGRAM, model.Standing(tier=held), earned, when).standing.tier
+        assert model.current_tier(PROGRAM, held, earned, when).id == recorded, (held, earned, when)
