@@ -13,6 +13,9 @@ engine and their areas when first asked for, here and nowhere else).
 - **consumers** of domain events: the name in :data:`chalicelib.resources.CONSUMERS` → the
   function that builds it. A new consumer is a module with a ``consumer()`` and one line here
   (and one in the consumer table, which the infra and the local stack read).
+- **areas**, as routes and handlers reach them (:func:`events`, :func:`catalog`,
+  :func:`tiers`...): imported on first use, so ``import app`` loads none of them.
+- **jobs**: :data:`JOBS`, a job's area → the module that registers its jobs.
 
 Tests replace an adapter with :func:`override` (the in-memory ledger store, a memory
 publisher) and get the same services over it.
@@ -24,6 +27,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import config
@@ -130,3 +134,122 @@ def consumer(name: str) -> Consumer:
 
 def consumer_specs() -> tuple[ConsumerSpec, ...]:
     return CONSUMER_SPECS
+
+
+# -- the areas, as the entry points reach them ----------------------------------------------------
+# Routes and handlers take the services they call from here, on first use: `import app` (every
+# function's cold start) then loads the HTTP layer and the handlers, and a request loads the
+# areas it serves (the rules engine and the pipeline, rewards, tiers...) when it first calls them.
+
+def events() -> ModuleType:
+    """Accept, run, record, look up and reverse events (brings the pipeline and the rules)."""
+    from chalicelib.events import service
+
+    return service
+
+
+def activities() -> ModuleType:
+    """Activities as brands manage them, and the live rulesets."""
+    from chalicelib.activities import service
+
+    return service
+
+
+def facts() -> ModuleType:
+    """What the rules know of a member (profile, tier, earnings, counters)."""
+    from chalicelib.activities import facts
+
+    return facts
+
+
+def templates() -> ModuleType:
+    """The activity templates (and the rules' limits, which a simulation reports)."""
+    from chalicelib.rules import templates
+
+    return templates
+
+
+def limits() -> ModuleType:
+    """The rules' limits and budgets (what a member has left of an activity)."""
+    from chalicelib.rules import limits
+
+    return limits
+
+
+def catalog() -> ModuleType:
+    from chalicelib.rewards import catalog
+
+    return catalog
+
+
+def code_pools() -> ModuleType:
+    from chalicelib.rewards import codes
+
+    return codes
+
+
+def redemptions() -> ModuleType:
+    from chalicelib.rewards import redemptions
+
+    return redemptions
+
+
+def wishlist() -> ModuleType:
+    from chalicelib.rewards import wishlist
+
+    return wishlist
+
+
+def tiers() -> ModuleType:
+    from chalicelib.tiers import service
+
+    return service
+
+
+def leaderboard() -> ModuleType:
+    from chalicelib.leaderboard import service
+
+    return service
+
+
+def analytics() -> ModuleType:
+    from chalicelib.analytics import service
+
+    return service
+
+
+def privacy() -> ModuleType:
+    """The export of everything held on a member."""
+    from chalicelib.members import privacy
+
+    return privacy
+
+
+def expiry() -> ModuleType:
+    """The daily expiry of points: its schedule and its jobs."""
+    from chalicelib.ledger import jobs
+
+    return jobs
+
+
+def _ledger_jobs() -> None:
+    expiry()  # its @job functions register
+
+
+def _tier_jobs() -> None:
+    from chalicelib.tiers import service  # noqa: F401
+
+
+def _ops_jobs() -> None:
+    from chalicelib.ops import service  # noqa: F401
+
+
+# The job table: a job's name starts with its area, and the area's module registers its jobs.
+JOBS: dict[str, Callable[[], None]] = {"ledger": _ledger_jobs, "tiers": _tier_jobs, "canary": _ops_jobs}
+
+
+@functools.cache
+def jobs() -> None:
+    """Every job registered (the ``jobs`` queue's function calls this before its first job)."""
+    for load in JOBS.values():
+        load()

@@ -7,24 +7,19 @@ from datetime import UTC, datetime
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap, contract, errors
-from chalicelib.activities import service
-from chalicelib.activities.facts import counter_facts, member_facts
 from chalicelib.api import views
 from chalicelib.api.http import json_body, query, route
 from chalicelib.api.validation import validate
 from chalicelib.members import service as members
 from chalicelib.members import store as member_store
-from chalicelib.rules import limits
-from chalicelib.rules.templates import TEMPLATES
-from chalicelib.tiers import service as tiers
 
 bp = Blueprint(__name__)
 
 
 def _service():
-    """The activities service, imported on first use: it brings the rules engine (zoneinfo,
-    decimal) and the rules table's models, which requests that never touch activities skip."""
-    return service
+    """The activities service, from the composition root on first use: it brings the rules
+    engine, which requests that never touch activities skip."""
+    return bootstrap.activities()
 
 STATUSES = ("draft", "active", "paused", "archived")
 
@@ -50,7 +45,7 @@ def list_activities(principal):
     if principal.role == "brand":
         heads = _service().listed(principal.brand_id, channel=channel, status=status)
         return {"items": [views.activity(h) for h in heads], "next_cursor": None}
-    heads, subjects = [], {}
+    heads, subjects, limits = [], {}, bootstrap.limits()
     for enrolment in member_store.enrolments(principal.member_id):
         listed = _service().listed(enrolment.brand_id, channel=channel, status="active")
         compiled = {a.id: a for a in _service().rulesets.get(enrolment.brand_id).activities} if listed else {}
@@ -79,13 +74,13 @@ def simulate_activity(principal):
     at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00")) if event.get("occurred_at") else now
     if body.get("member_id"):
         members.enrolled_profile(body["member_id"], principal.brand_id)
-        member = member_facts(body["member_id"], now)
+        member = bootstrap.facts().member_facts(body["member_id"], now)
         if member:
-            counted, stats = counter_facts(principal.brand_id, body["member_id"], event, at)
+            counted, stats = bootstrap.facts().counter_facts(principal.brand_id, body["member_id"], event, at)
             member.update(counted)
     member = {**member, **body.get("member", {})}
     if "tier" in body.get("member", {}):  # a tier to try: its program-wide multiplier comes with it
-        tier = tiers.program().get(member["tier"])
+        tier = bootstrap.tiers().program().get(member["tier"])
         member["tier_multiplier"] = tier.multiplier if tier else None
     try:
         result = _service().simulate(principal.brand_id, event, member, at, body.get("activity"), stats)
@@ -98,12 +93,12 @@ def simulate_activity(principal):
 
 @route(bp, "/v1/activities/templates", roles=("brand",))
 def list_templates(principal):
-    return {"items": [views.template(t) for t in TEMPLATES.values()], "next_cursor": None}
+    return {"items": [views.template(t) for t in bootstrap.templates().TEMPLATES.values()], "next_cursor": None}
 
 
 @route(bp, "/v1/activities/templates/{template_id}", methods=("POST",), roles=("brand",))
 def use_template(template_id, principal):
-    template = TEMPLATES.get(template_id)
+    template = bootstrap.templates().TEMPLATES.get(template_id)
     if template is None:
         raise errors.NotFound("No such template.", details={"template_id": template_id})
     body = validate("TemplateUse", json_body(bp.current_request))

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint
 
-from chalicelib import errors
-from chalicelib.analytics import service
+from chalicelib import bootstrap, errors
 from chalicelib.api.http import query, route
 
 bp = Blueprint(__name__)
@@ -19,6 +18,7 @@ DEFAULT_DAYS = 30
 @route(bp, "/v1/analytics/daily", roles=("brand",))
 def daily(principal):
     raw = query(bp.current_request, "days").get("days", str(DEFAULT_DAYS))
+    service = bootstrap.analytics()
     if not raw.isdigit() or not 1 <= int(raw) <= service.MAX_DAYS:
         raise errors.BadRequest(f"days is 1 to {service.MAX_DAYS}.", code="invalid_parameter",
                                 details={"parameter": "days"})

@@ -7,17 +7,16 @@ from decimal import Decimal
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors
+from chalicelib import bootstrap, errors
 from chalicelib.api.http import json_body, route
 from chalicelib.api.ledger import idempotency_key
 from chalicelib.api.validation import validate
-from chalicelib.events import service
 
 bp = Blueprint(__name__)
 
 
 def _service():
-    return service
+    return bootstrap.events()
 
 
 def _accepted(item) -> dict:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint
 
-from chalicelib import config, errors, ids
+from chalicelib import bootstrap, config, errors, ids
 from chalicelib.api.http import json_body, query, route
 from chalicelib.api.validation import validate
-from chalicelib.leaderboard import model, service
+from chalicelib.leaderboard import model
 from chalicelib.members import service as members
 from chalicelib.members import store as member_store
 
@@ -50,8 +50,8 @@ def leaderboard(principal):
     now = datetime.now(UTC)
     board = model.board(scope, period, now, config.program_timezone())
     items = [{"rank": row["rank"], "member_display": row["member_display"], "points": row["points"],
-              "me": row["member_id"] == member_id} for row in service.top(board, limit)]
-    me = service.standing(board, member_id) if member_id else None
+              "me": row["member_id"] == member_id} for row in bootstrap.leaderboard().top(board, limit)]
+    me = bootstrap.leaderboard().standing(board, member_id) if member_id else None
     return {"period": period, "period_key": model.period_key(period, now, config.program_timezone()),
             "brand_id": brand_id if principal.role == "member" else principal.brand_id, "items": items, "me": me}
 
@@ -60,4 +60,4 @@ def leaderboard(principal):
 def set_display_name(principal):
     body = validate("LeaderboardName", json_body(bp.current_request))
     members.own_profile(principal.member_id)
-    return service.set_name(principal.member_id, body["display_name"])
+    return bootstrap.leaderboard().set_name(principal.member_id, body["display_name"])

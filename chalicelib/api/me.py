@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors, ids
+from chalicelib import bootstrap, errors, ids
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.validation import validate
 from chalicelib.brands import store as brands
-from chalicelib.members import privacy, service, store
+from chalicelib.members import service, store
 from chalicelib.timestamps import iso
 
 bp = Blueprint(__name__)
@@ -38,7 +38,7 @@ def update_me(principal):
 
 @route(bp, "/v1/me/export", roles=("member",))
 def export_me(principal):
-    return privacy.export(principal.member_id)
+    return bootstrap.privacy().export(principal.member_id)
 
 
 @route(bp, "/v1/me", methods=("DELETE",), roles=("member",))

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors, ids
+from chalicelib import bootstrap, errors, ids
 from chalicelib.api import views
 from chalicelib.api.http import json_body, route
 from chalicelib.api.pagination import page, page_request
 from chalicelib.api.validation import validate
-from chalicelib.members import privacy, service
+from chalicelib.members import service
 
 bp = Blueprint(__name__)
 
@@ -66,7 +66,7 @@ def get_member(member_id, principal):
 
 @route(bp, "/v1/members/{member_id}/export", roles=("admin",))
 def export_member(member_id, principal):
-    return privacy.export(member_id)
+    return bootstrap.privacy().export(member_id)
 
 
 @route(bp, "/v1/members/{member_id}", methods=("DELETE",), roles=("admin",))

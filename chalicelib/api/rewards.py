@@ -14,8 +14,6 @@ from chalicelib.api.pagination import page, page_request
 from chalicelib.api.validation import validate
 from chalicelib.members import service as members
 from chalicelib.members import store as member_store
-from chalicelib.rewards import catalog, redemptions, wishlist
-from chalicelib.rewards import codes as pools
 from chalicelib.timestamps import iso
 
 bp = Blueprint(__name__)
@@ -24,10 +22,10 @@ MAX_CODES = 100_000
 
 
 def reward_view(item) -> dict:
-    left = catalog.stock_left(item)
+    left = bootstrap.catalog().stock_left(item)
     return {**item.definition, "id": item.reward_id, "brand_id": item.brand_id, "status": item.status,
             "redeemed": int(item.claimed), "stock_left": left,
-            "low_stock": left is not None and left <= catalog.low_stock_at(item),
+            "low_stock": left is not None and left <= bootstrap.catalog().low_stock_at(item),
             "created_at": iso(item.created_at), "updated_at": iso(item.updated_at)}
 
 
@@ -36,7 +34,7 @@ def _for_member(item, available: int, tier: str | None) -> dict:
     view = {key: definition[key] for key in ("name", "description", "image_url", "category", "cost_points",
                                              "valid_until", "tiers", "per_member_limit") if key in definition}
     cost = int(definition["cost_points"])
-    return {**view, "id": item.reward_id, "brand_id": item.brand_id, "stock_left": catalog.stock_left(item),
+    return {**view, "id": item.reward_id, "brand_id": item.brand_id, "stock_left": bootstrap.catalog().stock_left(item),
             "affordable": available >= cost, "points_to_go": max(0, cost - available),
             "tier_ok": not definition.get("tiers") or tier in definition["tiers"]}
 
@@ -44,7 +42,8 @@ def _for_member(item, available: int, tier: str | None) -> dict:
 @route(bp, "/v1/rewards", methods=("POST",), roles=("brand",))
 def create_reward(principal):
     body = validate("RewardInput", json_body(bp.current_request))
-    return Response(status_code=201, body=reward_view(catalog.create(principal.brand_id, body, datetime.now(UTC))))
+    created = bootstrap.catalog().create(principal.brand_id, body, datetime.now(UTC))
+    return Response(status_code=201, body=reward_view(created))
 
 
 @route(bp, "/v1/rewards", roles=("brand", "member"))
@@ -53,12 +52,13 @@ def list_rewards(principal):
     category = (bp.current_request.query_params or {}).get("category")
     now = datetime.now(UTC)
     if principal.role == "brand":
-        items = [reward_view(r) for r in catalog.brand_rewards(principal.brand_id)
+        items = [reward_view(r) for r in bootstrap.catalog().brand_rewards(principal.brand_id)
                  if category is None or r.definition.get("category") == category]
         return {"items": items, "next_cursor": None}
     members.own_profile(principal.member_id)
     available = bootstrap.ledger_store().book(principal.member_id).available(now)
-    tier, items = redemptions.member_tier(principal.member_id, now), []
+    tier, items = bootstrap.redemptions().member_tier(principal.member_id, now), []
+    catalog = bootstrap.catalog()
     for enrolment in member_store.enrolments(principal.member_id):
         items += [_for_member(r, available, tier) for r in catalog.brand_rewards(enrolment.brand_id)
                   if catalog.open_at(r, now) and (category is None or r.definition.get("category") == category)]
@@ -67,19 +67,19 @@ def list_rewards(principal):
 
 @route(bp, "/v1/rewards/{reward_id}", roles=("brand",))
 def get_reward(reward_id, principal):
-    return reward_view(catalog.get(reward_id, principal.brand_id))
+    return reward_view(bootstrap.catalog().get(reward_id, principal.brand_id))
 
 
 @route(bp, "/v1/rewards/{reward_id}", methods=("PUT",), roles=("brand",))
 def update_reward(reward_id, principal):
-    catalog.get(reward_id, principal.brand_id)  # 404 before any 400: ids are never probed
+    bootstrap.catalog().get(reward_id, principal.brand_id)  # 404 before any 400: ids are never probed
     body = validate("RewardInput", json_body(bp.current_request))
-    return reward_view(catalog.update(principal.brand_id, reward_id, body, datetime.now(UTC)))
+    return reward_view(bootstrap.catalog().update(principal.brand_id, reward_id, body, datetime.now(UTC)))
 
 
 @route(bp, "/v1/rewards/{reward_id}", methods=("DELETE",), roles=("brand",))
 def archive_reward(reward_id, principal):
-    return reward_view(catalog.archive(principal.brand_id, reward_id, datetime.now(UTC)))
+    return reward_view(bootstrap.catalog().archive(principal.brand_id, reward_id, datetime.now(UTC)))
 
 
 def _codes(request) -> list[str]:
@@ -107,9 +107,9 @@ def _codes(request) -> list[str]:
 @route(bp, "/v1/rewards/{reward_id}/codes", methods=("POST",), roles=("brand",),
        content_types=["application/json", "text/csv"], max_body_bytes=4 * 1024 * 1024)
 def upload_codes(reward_id, principal):
-    catalog.get(reward_id, principal.brand_id)
+    bootstrap.catalog().get(reward_id, principal.brand_id)
     codes = _codes(bp.current_request)
-    return pools.upload(principal.brand_id, reward_id, codes, datetime.now(UTC))
+    return bootstrap.code_pools().upload(principal.brand_id, reward_id, codes, datetime.now(UTC))
 
 
 @route(bp, "/v1/me/redemptions", methods=("POST",), roles=("member",))
@@ -118,7 +118,7 @@ def redeem(principal):
     key = idempotency_key(request)
     body = validate("RedemptionCreate", json_body(request))
     members.own_profile(principal.member_id)
-    item = redemptions.redeem(principal.member_id, body["reward_id"], key, datetime.now(UTC))
+    item = bootstrap.redemptions().redeem(principal.member_id, body["reward_id"], key, datetime.now(UTC))
     if item.status == "failed":
         raise errors.Conflict("The redemption failed.", code=item.reason or "redemption_failed",
                               details={"redemption_id": item.redemption_id})
@@ -128,20 +128,20 @@ def redeem(principal):
 @route(bp, "/v1/me/redemptions", roles=("member",))
 def my_redemptions(principal):
     limit, start = page_request(bp.current_request)
-    items, last = redemptions.member_redemptions(principal.member_id, limit, start)
+    items, last = bootstrap.redemptions().member_redemptions(principal.member_id, limit, start)
     return page([views.redemption(i) for i in items], last)
 
 
 @route(bp, "/v1/redemptions", roles=("brand",))
 def brand_redemptions(principal):
     limit, start = page_request(bp.current_request)
-    items, last = redemptions.brand_redemptions(principal.brand_id, limit, start)
+    items, last = bootstrap.redemptions().brand_redemptions(principal.brand_id, limit, start)
     return page([views.redemption(i) for i in items], last)
 
 
 @route(bp, "/v1/redemptions/{redemption_id}/cancellation", methods=("POST",), roles=("brand",))
 def cancel_redemption(redemption_id, principal):
-    item = redemptions.cancel(principal.brand_id, redemption_id, datetime.now(UTC))
+    item = bootstrap.redemptions().cancel(principal.brand_id, redemption_id, datetime.now(UTC))
     return views.redemption(item)
 
 
@@ -149,7 +149,7 @@ def _wish_view(wish, reward, available: int) -> dict:
     view = {"reward_id": wish.reward_id, "added_at": iso(wish.added_at), "available_now": False}
     if reward is not None:
         cost = int(reward.definition["cost_points"])
-        view.update(name=reward.definition["name"], cost_points=cost, available_now=catalog.open_at(
+        view.update(name=reward.definition["name"], cost_points=cost, available_now=bootstrap.catalog().open_at(
             reward, datetime.now(UTC)), affordable=available >= cost, points_to_go=max(0, cost - available),
             progress=min(1.0, round(available / cost, 4)))
     return view
@@ -158,21 +158,21 @@ def _wish_view(wish, reward, available: int) -> dict:
 @route(bp, "/v1/me/wishlist", roles=("member",))
 def my_wishlist(principal):
     available = bootstrap.ledger_store().book(principal.member_id).available(datetime.now(UTC))
-    return {"items": [_wish_view(w, r, available) for w, r in wishlist.items(principal.member_id)],
+    return {"items": [_wish_view(w, r, available) for w, r in bootstrap.wishlist().items(principal.member_id)],
             "next_cursor": None}
 
 
 @route(bp, "/v1/me/wishlist/{reward_id}", methods=("PUT",), roles=("member",))
 def wish(reward_id, principal):
     now = datetime.now(UTC)
-    item = wishlist.add(principal.member_id, reward_id, now)
+    item = bootstrap.wishlist().add(principal.member_id, reward_id, now)
     available = bootstrap.ledger_store().book(principal.member_id).available(now)
-    return _wish_view(item, catalog.get(reward_id), available)
+    return _wish_view(item, bootstrap.catalog().get(reward_id), available)
 
 
 @route(bp, "/v1/me/wishlist/{reward_id}", methods=("DELETE",), roles=("member",))
 def unwish(reward_id, principal):
     if not ids.is_id(reward_id):  # nothing by that id can be on a wishlist
         raise errors.NotFound("No such reward.", details={"reward_id": reward_id})
-    wishlist.remove(principal.member_id, reward_id)
+    bootstrap.wishlist().remove(principal.member_id, reward_id)
     return Response(status_code=204, body="")

@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint
 
+from chalicelib import bootstrap
 from chalicelib.api.http import json_body, route
 from chalicelib.api.validation import validate
-from chalicelib.tiers import service
 
 bp = Blueprint(__name__)
 
 
 def _service():
-    return service
+    return bootstrap.tiers()
 
 
 @route(bp, "/v1/tiers")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chalicelib import bootstrap
 from chalicelib.ledger import model as ledger
 from chalicelib.members import profile as rules
 from chalicelib.store.members import EnrolmentItem, ProfileItem
-from chalicelib.tiers import service as tiers
 from chalicelib.timestamps import iso
 
 
@@ -55,7 +55,7 @@ def enrolment(enrolment: EnrolmentItem, brand_name: str | None = None) -> dict[s
 
 
 def balance(member_id: str, book: ledger.MemberBook, now: datetime) -> dict[str, Any]:
-    return {**tiers.progress(member_id, now),
+    return {**bootstrap.tiers().progress(member_id, now),
         "member_id": member_id,
         "available": book.available(now),
         "pending": book.pending_credit(now),

@@ -16,11 +16,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Hashable, Mapping
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from chalicelib import aws
-from chalicelib.bus.catalogue import DomainEvent
 from chalicelib.resources import DOMAIN_BUS
+
+if TYPE_CHECKING:  # a publisher moves events it never inspects: the catalogue loads with their producers
+    from chalicelib.bus.catalogue import DomainEvent
 
 PER_CALL = 10  # PutEvents' limit
 K = TypeVar("K", bound=Hashable)

@@ -10,8 +10,10 @@ again, so nothing accepted is lost.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,8 +22,9 @@ from typing import Any
 
 from chalicelib import bootstrap, errors, queues
 from chalicelib.activities import facts
+from chalicelib.activities import service as activities
 from chalicelib.bus import catalogue, publisher
-from chalicelib.events import store
+from chalicelib.events import pipeline, store
 from chalicelib.events.pipeline import Event
 from chalicelib.ids import derived_id
 from chalicelib.ledger.model import ExistsWithDifferentFields
@@ -170,6 +173,15 @@ class Processed:
 
 
 load = store.load
+
+
+@contextlib.contextmanager
+def reads_for_batch(items: list[EventItem]) -> Iterator[None]:
+    """Within: the batch's events share their reads — each brand's ruleset version checked
+    once, the members' facts and the counters read in one request each, not per event."""
+    with activities.one_check_per_batch(), facts.read_for_batch([item.member_id for item in items]), \
+            pipeline.counters_read_for_batch(bootstrap.pipeline().store, [event_of(i) for i in items]):
+        yield
 
 
 def run(eid: str, now: datetime, item: EventItem | None = None) -> Processed | None:

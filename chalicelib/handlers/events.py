@@ -9,10 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import bootstrap, queues
-from chalicelib.activities import facts
-from chalicelib.activities import service as activities
 from chalicelib.bus import publisher
-from chalicelib.events import pipeline, service
 from chalicelib.handlers.sqs import poison
 from chalicelib.jobs import PoisonMessage
 from chalicelib.observability import logger
@@ -47,7 +44,7 @@ def _settle(record, event_id: str, error: Exception) -> bool:
         return False
     attempt = int(record.attributes.approximate_receive_count or 1)
     final = attempt >= EVENTS.max_receive_count
-    settled = service.settle_failure(event_id, error, datetime.now(UTC), attempts=attempt, final=final)
+    settled = bootstrap.events().settle_failure(event_id, error, datetime.now(UTC), attempts=attempt, final=final)
     logger.error("event failed", exc_info=error, extra={
         "message_id": record.message_id, "event_id": event_id, "reason": str(error)[:500], "receive_count": attempt,
         "settled": settled})
@@ -64,7 +61,7 @@ def _settle(record, event_id: str, error: Exception) -> bool:
 def _process_events(records) -> list[str]:
     """Run every event of the batch, publish their domain events (ten per call), then record
     each: the ids of the messages to retry."""
-    retry, ran, ids = [], [], {}
+    service, retry, ran, ids = bootstrap.events(), [], [], {}
     for record in records:
         try:
             ids[record.message_id] = _event_id(record.body)
@@ -76,8 +73,7 @@ def _process_events(records) -> list[str]:
         logger.exception("batch read of the events failed")
         items = {}
     pending = [item for item in items.values() if item.status in ("accepted", "failed")]
-    with activities.one_check_per_batch(), facts.read_for_batch([item.member_id for item in pending]), \
-            pipeline.counters_read_for_batch(bootstrap.pipeline().store, [service.event_of(i) for i in pending]):
+    with service.reads_for_batch(pending):
         for record in records:
             event_id = ids.get(record.message_id)
             if event_id is None:
@@ -114,6 +110,6 @@ def process_events(event) -> dict[str, Any]:
 
 def sweep_events(event) -> None:
     """Every few minutes: re-enqueue events accepted but still unprocessed (lost sends)."""
-    sent = service.sweep(datetime.now(UTC))
+    sent = bootstrap.events().sweep(datetime.now(UTC))
     if sent:
         logger.warning("unprocessed events re-enqueued", extra={"events": sent})

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import jobs
+from chalicelib import bootstrap, jobs
 from chalicelib.handlers.sqs import process_batch
-from chalicelib.ledger import jobs as _ledger_jobs  # noqa: F401  (registers the expiry jobs)
 from chalicelib.observability import logger
-from chalicelib.ops import service as _ops  # noqa: F401  (registers the canary jobs)
-from chalicelib.tiers import service as _tier_jobs  # noqa: F401  (registers the tier review)
 
 
 def _handle_record(record) -> None:
     try:
+        bootstrap.jobs()  # the job table's modules, once per container
         jobs.run(record.body)
     except Exception:
         logger.exception("job failed", extra={"message_id": record.message_id,

@@ -6,11 +6,9 @@ from datetime import UTC, datetime
 
 from chalice import Cron
 
-from chalicelib.ledger import jobs as ledger_jobs
+from chalicelib import bootstrap
 from chalicelib.observability import logger
 from chalicelib.ops import service as ops
-from chalicelib.rewards import redemptions as rewards
-from chalicelib.tiers import service as tiers
 
 HEARTBEAT_RATE = "rate(1 minute)"
 SWEEP_RATE = "rate(5 minutes)"  # re-enqueue accepted events whose message never came
@@ -25,20 +23,20 @@ def heartbeat(event) -> None:
 
 def expire_points(event) -> None:
     """Daily: queue the expiry of every lot due today (and catch up on the last week)."""
-    sent = ledger_jobs.start_daily_expiry(datetime.now(UTC).date())
+    sent = bootstrap.expiry().start_daily_expiry(datetime.now(UTC).date())
     ops.heartbeat("expire_points")
     logger.info("expiry queued", extra={"messages": sent})
 
 
 def sweep_redemptions(event) -> None:
     """Every few minutes: settle redemptions a crash left half-way (void or post their hold)."""
-    settled = rewards.sweep(datetime.now(UTC))
+    settled = bootstrap.redemptions().sweep(datetime.now(UTC))
     if settled:
         logger.warning("redemptions settled by the sweeper", extra={"redemptions": settled})
 
 
 def review_tiers(event) -> None:
     """Daily: warn members whose tier is about to lapse and downgrade those whose grace ended."""
-    sent = tiers.start_review(datetime.now(UTC).date())
+    sent = bootstrap.tiers().start_review(datetime.now(UTC).date())
     ops.heartbeat("review_tiers")
     logger.info("tier review queued", extra={"messages": sent})

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib import errors
+from chalicelib import bootstrap, errors
 from chalicelib.brands import store as brands
 from chalicelib.identity import cognito
 from chalicelib.ids import new_id
-from chalicelib.leaderboard import service as leaderboard
 from chalicelib.members import profile as rules
 from chalicelib.members import store
 from chalicelib.store.members import EnrolmentItem, ProfileItem
@@ -222,7 +221,7 @@ def erase(member_id: str, now: datetime) -> ProfileItem:
     if profile.status == "deleted":
         return profile
     store.erase(profile, store.all_enrolments(member_id), now)  # invitations' external ids too
-    leaderboard.set_name(member_id, None)  # the chosen name is personal; the scores are pseudonymous
+    bootstrap.leaderboard().set_name(member_id, None)  # the chosen name is personal; the scores are pseudonymous
 
     cognito.delete_login(member_id)
     return store.get_profile(member_id)

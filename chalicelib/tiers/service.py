@@ -29,7 +29,7 @@ from typing import Any
 from chalicelib import bootstrap, errors, queues
 from chalicelib.bus import catalogue, publisher
 from chalicelib.bus.catalogue import DomainEvent, PointsEarned, PointsReversed
-from chalicelib.bus.consumer import Consumer
+from chalicelib.bus.consumer import Consumer, scratch
 from chalicelib.jobs import job
 from chalicelib.observability import logger
 from chalicelib.store.standings import DUE_SHARDS, StandingItem
@@ -105,9 +105,23 @@ def earned(member_id: str) -> None:
         known[1][member_id] = None
 
 
+# the tiers consumer's batch copies (bus.consumer.scratch), as the pipeline's are in the ContextVars above
+STANDINGS, EARNINGS = "tiers.standings", "tiers.earnings"
+
+
+def _standings_ahead() -> dict[str, StandingItem | None] | None:
+    known = _read_ahead.get()
+    return known if known is not None else scratch().get(STANDINGS)
+
+
+def _earnings_ahead() -> tuple[tuple[str, str], dict[str, dict[str, int] | None]] | None:
+    known = _earned_ahead.get()
+    return known if known is not None else scratch().get(EARNINGS)
+
+
 def _read(member_id: str, *, fresh: bool = False) -> StandingItem | None:
     """The member's standing item: the batch's copy unless ``fresh`` (which then replaces it)."""
-    known = _read_ahead.get()
+    known = _standings_ahead()
     if known is not None and member_id in known and not fresh:
         return known[member_id]
     item = store.get(member_id)
@@ -123,7 +137,7 @@ def standing(member_id: str) -> model.Standing:
 def earned_by_month(member_id: str, program_: model.Program, at: datetime) -> dict[str, int]:
     """The member's earnings per month of the window at ``at`` (the batch's copy when it holds them)."""
     window = model.window(program_, at)
-    known = _earned_ahead.get()
+    known = _earnings_ahead()
     if known is not None and known[0] == window and known[1].get(member_id) is not None:
         return known[1][member_id]
     found = bootstrap.ledger_store().earned_by_month(member_id, *window)
@@ -169,7 +183,7 @@ def recompute(member_id: str, at: datetime, *, review: bool = False) -> model.Ch
             return change
         saved = store.save(member_id, item, change.standing)
         if saved is not None:
-            known = _read_ahead.get()
+            known = _standings_ahead()
             if known is not None and member_id in known:
                 known[member_id] = saved
             if change.kind:
@@ -196,10 +210,24 @@ def _moved(event: PointsEarned | PointsReversed) -> None:
     recompute(event.member_id, bootstrap.now())
 
 
+def prefetch(events: list[PointsEarned | PointsReversed]) -> set[str]:
+    """Read the standings and the window's earnings of a batch's members in one BatchGetItem
+    each (not a GetItem and a Query per event): :func:`recompute` starts from these. The
+    earnings were read after every grant the batch reports; a standing is written on condition
+    of its version, so a stale copy costs a retry, never a wrong tier. Handles no event itself."""
+    program_ = program()
+    if program_.tiers:
+        members = [event.member_id for event in events]
+        window = model.window(program_, bootstrap.now())
+        scratch()[STANDINGS] = store.get_many(members)
+        scratch()[EARNINGS] = (window, dict(bootstrap.ledger_store().earned_by_months(members, *window)))
+    return set()
+
+
 def consumer() -> Consumer:
     """Tiers as a consumer of domain events (see chalicelib.bootstrap)."""
     handlers: dict[type[DomainEvent], Any] = {PointsEarned: _moved, PointsReversed: _moved}
-    return Consumer("tiers", handlers)
+    return Consumer("tiers", handlers, prepare=prefetch)
 
 
 def start_review(today: date) -> int:

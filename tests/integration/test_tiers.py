@@ -224,3 +224,34 @@ def test_earnings_by_month_for_many_members_read_as_each_alone(tiers):
         assert many == {m: store.earned_by_month(m, first, month) for m in [*members, "nobody"]}
         assert many[members[0]] == {month: 6}
         assert many[members[2]] == {}
+
+
+def test_the_tiers_consumer_reads_a_batchs_standings_and_earnings_at_once(tiers, bus_tap):
+    from unittest import mock
+
+    import botocore.client
+
+    from chalicelib import bootstrap
+    from chalicelib.bus import catalogue
+    from tests.bus import deliver
+
+    brand_id, now = f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    members = [member(brand_id) for _ in range(3)]
+    batch = []
+    for i, member_id in enumerate(members):
+        for j, points in enumerate((60, 60 + 150 * i)):  # 120, 270, 420 in all: silver, silver, gold
+            bootstrap.ledger().grant(f"{member_id}-g{j}", member_id, brand_id, points)
+            batch.append(catalogue.PointsEarned(id=f"earned:{member_id}:{j}", at=now, brand_id=brand_id,
+                                                member_id=member_id, event_id=f"{member_id}-{j}", points=points))
+    real = botocore.client.BaseClient._make_api_call
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+        assert deliver("tiers", batch) == []
+
+    assert [tiers.standing(m).tier for m in members] == ["silver", "silver", "gold"]
+    operations = [c.args[1] for c in made.call_args_list]
+    assert "GetItem" not in operations  # the standings: one BatchGetItem for the batch
+    assert "Query" not in operations  # the earnings: one BatchGetItem of the window's months
+    assert operations.count("BatchGetItem") == 2
+    assert operations.count("PutItem") == 3  # one standing written per member, each once
+    assert sorted(m["tier"] for m in bus_tap.drain(lambda d: d.get("member_id") in members)) == \
+        ["gold", "silver", "silver"]

@@ -15,7 +15,7 @@ from chalicelib.ledger.memory import MemoryLedgerStore
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "chalicelib"
 # third-party libraries only one path needs, kept off the import path of every cold start
-HEAVY = ("boto3", "botocore", "jwt", "aws_lambda_powertools", "fastjsonschema", "isodate")
+HEAVY = ("boto3", "botocore", "jwt", "aws_lambda_powertools", "fastjsonschema", "isodate", "ulid")
 MAX_IN_FUNCTION = 20
 
 
@@ -119,3 +119,30 @@ def test_every_dynamodb_call_lives_in_a_store():
                     and func.value.id.endswith(("Item", "Table")):
                 found.append((name, node.lineno, f"{func.value.id}.{func.attr}"))
     assert found == []
+
+
+def test_import_app_loads_the_http_layer_and_handlers_not_the_areas_behind_them():
+    """A cold start pays for its own path: the areas arrive through the composition root when a
+    request or a message first needs them (the import-time bench measures what is left)."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run([sys.executable, "-c", "import app, sys; print(' '.join(sorted(sys.modules)))"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    deferred = ("chalicelib.rules", "chalicelib.events", "chalicelib.rewards", "chalicelib.tiers",
+                "chalicelib.activities", "chalicelib.analytics", "chalicelib.leaderboard.service",
+                "chalicelib.ledger.service", "chalicelib.ledger.dynamo", "chalicelib.members.privacy", "ulid")
+    assert [m for m in loaded if m.startswith(deferred)] == []
+    assert "chalicelib.api.rewards" in loaded  # the routes themselves are all there
+
+
+def test_every_job_comes_from_an_area_in_the_composition_roots_job_table():
+    import subprocess
+    import sys
+
+    # a fresh interpreter: as the jobs queue's function starts (tests here register jobs of their own)
+    script = "from chalicelib import bootstrap, jobs; bootstrap.jobs(); print(' '.join(jobs.registered()))"
+    names = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert {"ledger.expire_due", "tiers.review_due", "canary.ping"} <= set(names)
+    assert {name.split(".")[0] for name in names} == set(bootstrap.JOBS)
