@@ -73,13 +73,13 @@ def build(n_events: int):
     return ruleset, events
 
 
-def run(store, ruleset, events, members) -> tuple[float, float, int]:
+def run(store, decisions, ruleset, events, members) -> tuple[float, float, int]:
     """(user CPU µs/event, system CPU µs/event, points granted)."""
     from chalicelib.events.pipeline import Pipeline
     from chalicelib.handlers.sqs import process_batch
     from chalicelib.ledger.service import Ledger
 
-    pipeline = Pipeline(Ledger(store, lambda: AT), lambda brand: ruleset,
+    pipeline = Pipeline(Ledger(store, lambda: AT), decisions, lambda brand: ruleset,
                         lambda member_id, at: dict(members[member_id]), ZoneInfo("UTC"))
     by_id = {event.id: event for event, _ in events}
     granted = 0
@@ -100,18 +100,24 @@ def run(store, ruleset, events, members) -> tuple[float, float, int]:
 
 def main() -> None:
     n_events = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    from chalicelib.events.decisions import MemoryDecisions
     from chalicelib.ledger.memory import MemoryLedgerStore
+
+    def memory():
+        store = MemoryLedgerStore()
+        return store, MemoryDecisions(store.guards)
 
     ruleset, events = build(n_events)
     members = {event.member_id: member for event, member in events}
-    run(MemoryLedgerStore(), ruleset, events[:50], members)  # warm up (imports, caches)
-    user, system, memory_points = run(MemoryLedgerStore(), ruleset, events, members)
+    run(*memory(), ruleset, events[:50], members)  # warm up (imports, caches)
+    user, system, memory_points = run(*memory(), ruleset, events, members)
     print(f"events: {n_events} in SQS batches of 10; 100 activities (selective), 25% with a member limit")
     print(f"in memory       CPU user {user:7.1f} µs/event  system {system:7.1f}   points granted {memory_points}")
 
     from local_dynamodb import dynamodb_local
 
     with dynamodb_local():
+        from chalicelib.events import store as decisions
         from chalicelib.ledger.dynamo import DynamoLedgerStore
 
         store = DynamoLedgerStore()
@@ -122,7 +128,7 @@ def main() -> None:
         for client in clients.values():  # one shared client per process (store/base.py): count each call once
             client.meta.events.register("before-call.dynamodb.*", lambda model, **kw: calls.update([model.name]))
         wall = time.perf_counter()
-        user, system, dynamo_points = run(store, ruleset, events, members)
+        user, system, dynamo_points = run(store, decisions, ruleset, events, members)
         wall = (time.perf_counter() - wall) / len(events) * 1e3
         assert dynamo_points == memory_points, (dynamo_points, memory_points)
         per_event = ", ".join(f"{name} {count / len(events):.2f}" for name, count in sorted(calls.items()))

@@ -8,7 +8,10 @@ engine and their areas when first asked for, here and nowhere else).
 
 - **clock**: :func:`now`.
 - **ledger**: the DynamoDB store (:func:`ledger_store`) and the service over it (:func:`ledger`).
-- **pipeline**: the earn pipeline over the ledger, the live rulesets and the members' facts.
+- **decisions**: the pipeline's claims and the guards they advance (:func:`decisions`: the
+  events store in DynamoDB; its guards are the items the ledger's grants condition on).
+- **pipeline**: the earn pipeline over the ledger, the decisions, the live rulesets and the
+  members' facts.
 - **publisher** of domain events: EventBridge (:mod:`chalicelib.bus.publisher`).
 - **consumers** of domain events: the name in :data:`chalicelib.resources.CONSUMERS` → the
   function that builds it. A new consumer is a module with a ``consumer()`` and one line here
@@ -17,8 +20,8 @@ engine and their areas when first asked for, here and nowhere else).
   :func:`tiers`...): imported on first use, so ``import app`` loads none of them.
 - **jobs**: :data:`JOBS`, a job's area → the module that registers its jobs.
 
-Tests replace an adapter with :func:`override` (the in-memory ledger store, a memory
-publisher) and get the same services over it.
+Tests replace an adapter with :func:`override` (the in-memory ledger store and the memory
+decisions over its guards, a memory publisher) and get the same services over it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from chalicelib.resources import ConsumerSpec
 
 if TYPE_CHECKING:
     from chalicelib.bus.consumer import Consumer
+    from chalicelib.events.decisions import Decisions
     from chalicelib.events.pipeline import Pipeline
     from chalicelib.ledger.service import Ledger, LedgerStore
 
@@ -50,7 +54,13 @@ _overrides: dict[str, Any] = {}
 
 @contextlib.contextmanager
 def override(**adapters: Any) -> Iterator[None]:
-    """Within, the named adapters (``ledger_store``, ``publisher``) are the ones given."""
+    """Within, the named adapters (``ledger_store``, ``decisions``, ``publisher``) are the ones
+    given. A memory ledger store comes with memory decisions over its guards unless the
+    decisions are given too (the two share the guards, as their DynamoDB adapters do)."""
+    if "ledger_store" in adapters and "decisions" not in adapters and hasattr(adapters["ledger_store"], "guards"):
+        from chalicelib.events.decisions import MemoryDecisions
+
+        adapters = {**adapters, "decisions": MemoryDecisions(adapters["ledger_store"].guards)}
     previous = dict(_overrides)
     _overrides.update(adapters)
     old_publisher = bus_publisher.use(adapters["publisher"]) if "publisher" in adapters else None
@@ -87,6 +97,15 @@ def ledger() -> Ledger:
     return Ledger(ledger_store(), now, default_expires_after=config.points_expire_after())
 
 
+def decisions() -> Decisions:
+    """The pipeline's claims and guards: the events store's DynamoDB functions."""
+    if "decisions" in _overrides:
+        return _overrides["decisions"]
+    from chalicelib.events import store
+
+    return store
+
+
 @functools.cache
 def pipeline() -> Pipeline:
     from zoneinfo import ZoneInfo
@@ -95,7 +114,7 @@ def pipeline() -> Pipeline:
     from chalicelib.activities.facts import member_facts
     from chalicelib.events.pipeline import Bounds, Pipeline
 
-    return Pipeline(ledger(), activities.live, member_facts, ZoneInfo(config.program_timezone()),
+    return Pipeline(ledger(), decisions(), activities.live, member_facts, ZoneInfo(config.program_timezone()),
                     Bounds(config.max_points_per_grant(), config.max_points_per_event()))
 
 

@@ -3,6 +3,7 @@ kept here so none of them reaches into another's model for them."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,29 @@ class Guard:
     key: str
     version: int
     state: Mapping
+
+
+class GuardTable(dict):
+    """Guards held in memory (``key -> (version, state)``), for the in-memory stores that
+    write them: the memory ledger store (with grants) and the memory decisions (with claims)
+    share one table and its lock, as their DynamoDB adapters share the ``GUARD#`` items. A
+    caller holds :attr:`lock` around a check and the write it guards."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.RLock()
+
+    def read(self, keys: list[str]) -> dict[str, tuple[int, dict]]:
+        """``{key: (version, state)}``; a guard never written is ``(0, {})``."""
+        return {key: self.get(key, (0, {})) for key in keys}
+
+    def moved(self, guards: tuple[Guard, ...]) -> Guard | None:
+        """The first guard no longer at the version it was read at, if any."""
+        return next((g for g in guards if self.get(g.key, (0, {}))[0] != g.version), None)
+
+    def write(self, guards: tuple[Guard, ...]) -> None:
+        for guard in guards:
+            self[guard.key] = (guard.version + 1, dict(guard.state))
 
 
 class InvalidDuration(ValueError):

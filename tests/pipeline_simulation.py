@@ -1,4 +1,5 @@
-"""A seeded simulation of the earn pipeline, run on the in-memory and the DynamoDB ledger store.
+"""A seeded simulation of the earn pipeline, run on the in-memory and the DynamoDB stores (the
+ledger's and the pipeline's decisions).
 
 Random activities (fixed and per-unit rewards, member limits by times and points over calendar
 and rolling windows, sharded budgets with skip and partial, count and streak milestones) and
@@ -71,21 +72,26 @@ def _paid(result: dict) -> dict:
                                    for o in result["outcomes"]]}
 
 
+class CrashingDecisions:
+    """The decisions given, but a claim may crash right after the decision is stored."""
+
+    def __init__(self, decisions, simulation: PipelineSimulation) -> None:
+        self.decisions, self.simulation = decisions, simulation
+        self.read_guards, self.claimed = decisions.read_guards, decisions.claimed
+
+    def claim(self, key, value, guards=()):
+        stored = self.decisions.claim(key, value, guards)
+        if self.simulation.crash_next and self.simulation.rng.random() < 0.5:
+            self.simulation.crash_next = False
+            raise Crash(key)
+        return stored
+
+
 class PipelineSimulation:
-    def __init__(self, seed: int, store, namespace: str = "") -> None:
-        self.seed, self.rng, self.store = seed, random.Random(seed), store
+    def __init__(self, seed: int, store, decisions, namespace: str = "") -> None:
+        self.seed, self.rng, self.store, self.decisions = seed, random.Random(seed), store, decisions
         self.crash_next = False
         store.fault = self._fault
-        claim = store.claim
-
-        def crashing_claim(key, value, guards=()):  # a crash right after the decision is stored
-            stored = claim(key, value, guards)
-            if self.crash_next and self.rng.random() < 0.5:
-                self.crash_next = False
-                raise Crash(key)
-            return stored
-
-        store.claim = crashing_claim
         self.definitions = activities(self.rng)
         self.brand = f"{namespace}b"
         compiled = [compile_activity(d, activity_id=f"{namespace}act{i}", version=1, brand_id=self.brand)
@@ -93,7 +99,8 @@ class PipelineSimulation:
         self.activities = {a.id: a for a in compiled}
         self.ruleset = Ruleset(compiled)
         self.members = [f"{namespace}m{i}" for i in range(3)]
-        self.pipeline = Pipeline(Ledger(store, lambda: START), lambda brand: self.ruleset,
+        self.pipeline = Pipeline(Ledger(store, lambda: START), CrashingDecisions(decisions, self),
+                                 lambda brand: self.ruleset,
                                  lambda member, at: {"id": member}, ZoneInfo("UTC"))
         self.events: list[Event] = []
         self.results: dict[str, dict] = {}
@@ -180,7 +187,7 @@ class PipelineSimulation:
         per_key: dict[str, int] = defaultdict(int)
         for event in self.events:
             per_key[counters.key(event.brand_id, event.member_id, event.type)] += 1
-        states = self.store.read_guards(list(per_key))
+        states = self.decisions.read_guards(list(per_key))
         for key, count in per_key.items():
             assert states[key][1].get("count") == count, f"seed {self.seed}: {key} counted {states[key]}"
         for activity in self.activities.values():

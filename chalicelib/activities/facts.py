@@ -89,6 +89,6 @@ def counter_facts(brand_id: str, member_id: str, event: dict[str, Any], at: date
     """(``member.counters/totals/streaks`` facts, milestone stats) as the member's next event of
     ``event``'s type would see them: for a simulation, which stores nothing."""
     key = counters.key(brand_id, member_id, event["type"])
-    _, before = bootstrap.ledger_store().read_guards([key])[key]
+    _, before = bootstrap.decisions().read_guards([key])[key]
     after = counters.advance(before, event, at, ZoneInfo(config.program_timezone()))
     return counters.facts({event["type"]: before}, {event["type"]: after}), counters.stats(before, after)

@@ -56,7 +56,7 @@ def list_activities(principal):
         heads += listed
     now = datetime.now(UTC)
     keys = [key for subject in subjects.values() for key in limits.member_keys(subject, principal.member_id)]
-    states = bootstrap.ledger_store().read_guards(keys) if keys else {}
+    states = bootstrap.decisions().read_guards(keys) if keys else {}
     items = []
     for head in heads:
         subject = subjects.get(head.activity_id)

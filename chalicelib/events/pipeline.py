@@ -1,12 +1,13 @@
 """The earn pipeline's core: one accepted event in, its grants out, exactly once.
 
-No AWS here: the pipeline works on a :class:`~chalicelib.ledger.service.Ledger` (whose store
-keeps claims and guards), a ruleset source and a member-facts source, so the same code runs
-on DynamoDB in Lambda and on the in-memory store in the simulation tests.
+No AWS here: the pipeline works on a :class:`~chalicelib.ledger.service.Ledger`, its own
+:class:`~chalicelib.events.decisions.Decisions` (claims and the guards they advance), a ruleset
+source and a member-facts source, so the same code runs on DynamoDB in Lambda and on the
+in-memory stores in the simulation tests.
 
 1. **Decide once.** The event's counters (per brand, member and event type) are read, the
    event is evaluated against the brand's live ruleset, and the decision (which activity
-   versions pay how much, before limits) is stored as a ledger claim *in the same transaction*
+   versions pay how much, before limits) is stored as a claim *in the same transaction*
    that advances the counters. A redelivery finds the claim and reuses it: re-evaluating could
    differ (the counters, tier or ruleset moved), and the counters must move once per event.
 2. **Grant the outcomes.** Each transfer id derives from (event, activity, version, outcome
@@ -31,6 +32,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.events.decisions import Decisions
 from chalicelib.guards import Guard
 from chalicelib.ledger import model
 from chalicelib.ledger.model import GuardChanged
@@ -94,7 +96,7 @@ _read_ahead: ContextVar[dict[str, tuple[int, dict]] | None] = ContextVar("counte
 
 
 @contextmanager
-def counters_read_for_batch(store, events: list[Event]) -> Iterator[None]:
+def counters_read_for_batch(decisions: Decisions, events: list[Event]) -> Iterator[None]:
     """Within: each event's decision starts from its counters as read for the whole batch in
     one request, not one read per event. The claim is conditioned on the version read, so a
     stale one (another container counted an event meanwhile) costs a retry, never a wrong
@@ -104,7 +106,7 @@ def counters_read_for_batch(store, events: list[Event]) -> Iterator[None]:
     keys = list(dict.fromkeys(counters.key(e.brand_id, e.member_id, e.type) for e in events))
     if keys:
         try:
-            known = dict(store.read_guards(keys))
+            known = dict(decisions.read_guards(keys))
         except Exception:  # each decision reads for itself
             known = None
     token = _read_ahead.set(known)
@@ -137,14 +139,13 @@ def _skipped(outcome: dict[str, Any], reason: str | None) -> dict[str, Any]:
 
 
 class Pipeline:
-    def __init__(self, ledger: Ledger, rulesets: Callable[[str], Ruleset],
-                 member_facts: Callable[[str, datetime], dict[str, Any]], zone, bounds: Bounds = Bounds()) -> None:
-        self.ledger, self.rulesets, self.member_facts, self.zone = ledger, rulesets, member_facts, zone
-        self.bounds = bounds
+    """Decides each event once (:attr:`decisions`: claims and the counters they advance) and
+    pays its outcomes through the ledger, within their limits."""
 
-    @property
-    def store(self):
-        return self.ledger.store
+    def __init__(self, ledger: Ledger, decisions: Decisions, rulesets: Callable[[str], Ruleset],
+                 member_facts: Callable[[str, datetime], dict[str, Any]], zone, bounds: Bounds = Bounds()) -> None:
+        self.ledger, self.decisions, self.rulesets, self.member_facts = ledger, decisions, rulesets, member_facts
+        self.zone, self.bounds = zone, bounds
 
     def decide(self, event: Event) -> tuple[dict[str, Any], bool]:
         """(the event's decision, made and stored once with the counters it advances; whether
@@ -155,13 +156,13 @@ class Pipeline:
         for attempt in range(ATTEMPTS):
             member = self.member_facts(event.member_id, event.occurred_at)
             if not member:
-                stored = self.store.claim(key, {"status": "rejected", "reason": "member_not_found", "outcomes": [],
+                stored = self.decisions.claim(key, {"status": "rejected", "reason": "member_not_found", "outcomes": [],
                                                 "nonce": nonce})
                 return stored, stored.get("nonce") == nonce
             if attempt == 0 and known is not None and counter_key in known:
                 version, before = known[counter_key]  # read for the batch; a stale one costs a retry
             else:
-                version, before = self.store.read_guards([counter_key])[counter_key]
+                version, before = self.decisions.read_guards([counter_key])[counter_key]
             after = counters.advance(before, event.as_facts(), event.occurred_at, self.zone)
             member = {**member, **counters.facts({event.type: before}, {event.type: after})}
             ruleset = self.rulesets(event.brand_id)
@@ -169,7 +170,7 @@ class Pipeline:
                                           stats=counters.stats(before, after))
             breach = self.bounds.breach(evaluation.outcomes)
             if breach is not None:  # stored without the counters' guard: the event counts for nothing
-                stored = self.store.claim(key, {"status": "rejected", "reason": "points_over_maximum",
+                stored = self.decisions.claim(key, {"status": "rejected", "reason": "points_over_maximum",
                                                 "details": breach, "outcomes": [], "nonce": nonce})
                 return stored, stored.get("nonce") == nonce
             decision = {"status": "processed", "ruleset": str(ruleset.version), "nonce": nonce, "outcomes": [
@@ -179,7 +180,7 @@ class Pipeline:
                  "limits": limits.Subject.of(o.activity).to_json() if o.activity.limits else None}
                 for o in evaluation.outcomes]}
             try:
-                stored = self.store.claim(key, decision, (Guard(counter_key, version, after),))
+                stored = self.decisions.claim(key, decision, (Guard(counter_key, version, after),))
             except GuardChanged:
                 continue  # another event of this member and type was counted first
             if known is not None and stored.get("nonce") == nonce:
@@ -193,10 +194,10 @@ class Pipeline:
         transfer_id = _grant_id(event, outcome)
         subject = limits.Subject.from_json(outcome["limits"]) if outcome.get("limits") else None
         for _ in range(ATTEMPTS):
-            existing = self.store.transfer(transfer_id)
+            existing = self.ledger.store.transfer(transfer_id)
             if existing is not None:
                 return _granted(outcome, existing, existing.meta().get("limited_by"))
-            states = self.store.read_guards(limits.guard_keys(subject, event.member_id)) if subject else {}
+            states = self.decisions.read_guards(limits.guard_keys(subject, event.member_id)) if subject else {}
             transfer, guards, reason = self._plan(event, outcome, subject, states)
             if transfer is None:
                 return _skipped(outcome, reason)
@@ -219,7 +220,7 @@ class Pipeline:
         if len(every) != len(set(every)) or len(outcomes) > model.MAX_BATCH:
             return None
         for _ in range(ATTEMPTS):
-            states = self.store.read_guards(every) if every else {}
+            states = self.decisions.read_guards(every) if every else {}
             results, transfers, guards = [], [], ()
             for outcome, subject in zip(outcomes, subjects, strict=True):
                 transfer, more, reason = self._plan(event, outcome, subject, states)
@@ -297,11 +298,11 @@ class Pipeline:
         partial refunds that add up to the whole reverse every point, no more.
         """
         claim_key, refunds_key = f"event-reversal:{event.id}:{key}", f"refunds:{event.id}"
-        plan = self.store.claimed(claim_key)
+        plan = self.decisions.claimed(claim_key)
         for _ in range(ATTEMPTS):
             if plan is not None:
                 break
-            version, state = self.store.read_guards([refunds_key])[refunds_key]
+            version, state = self.decisions.read_guards([refunds_key])[refunds_key]
             total = event_amount if event_amount is not None else Decimal(1)
             before = Decimal(state.get("refunded", "0"))
             if before >= total:
@@ -312,7 +313,8 @@ class Pipeline:
             request = {"amount": None if amount is None else str(amount), "refunded_before": str(before),
                        "refunded_after": str(after), "event_amount": str(total)}
             try:
-                plan = self.store.claim(claim_key, request, (Guard(refunds_key, version, {"refunded": str(after)}),))
+                refunded = Guard(refunds_key, version, {"refunded": str(after)})
+                plan = self.decisions.claim(claim_key, request, (refunded,))
             except GuardChanged:
                 continue
         if plan is None:

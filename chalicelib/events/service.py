@@ -180,7 +180,7 @@ def reads_for_batch(items: list[EventItem]) -> Iterator[None]:
     """Within: the batch's events share their reads — each brand's ruleset version checked
     once, the members' facts and the counters read in one request each, not per event."""
     with activities.one_check_per_batch(), facts.read_for_batch([item.member_id for item in items]), \
-            pipeline.counters_read_for_batch(bootstrap.pipeline().store, [event_of(i) for i in items]):
+            pipeline.counters_read_for_batch(bootstrap.decisions(), [event_of(i) for i in items]):
         yield
 
 

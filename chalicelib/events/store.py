@@ -4,6 +4,12 @@ only events code that talks to DynamoDB.
 An event is put once, on condition that its id (derived from the brand's idempotency key) is
 new; while unprocessed it carries the sparse ``unprocessed`` index keys (``PENDING#<shard>``),
 which settling removes; a failure whose last retry failed moves to ``FAILED#<shard>``.
+
+**Decisions** (the pipeline's port :class:`chalicelib.events.decisions.Decisions`, of which
+this module is the DynamoDB adapter): an event's decision, and what a refund request covers,
+are claimed once (``CLAIM#<key>`` in the ledger table) in one transaction with the guards
+they advance (the member's event counters, an event's refunds so far: ``GUARD#<key>``, the
+same items the ledger's grants condition on, see :mod:`chalicelib.store.guards`).
 """
 
 from __future__ import annotations
@@ -11,10 +17,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
+from chalicelib.guards import Guard
+from chalicelib.ledger.model import GuardChanged
+from chalicelib.store import guards as guard_items
+from chalicelib.store.base import connection
 from chalicelib.store.events import PENDING_SHARDS, EventItem
+from chalicelib.store.ledger import ClaimItem
+from chalicelib.store.writes import ATTEMPTS, Contention, backoff, refuse_if_permanent
 
 
 def _pending(eid: str, at: datetime, state: str = "PENDING") -> tuple[str, str]:
@@ -95,3 +108,43 @@ def pending(before: datetime) -> list[EventItem]:
     cutoff = before.isoformat()
     return [item for shard in range(PENDING_SHARDS)
             for item in EventItem.unprocessed.query(f"PENDING#{shard}", EventItem.gsi1sk < cutoff)]
+
+
+# -- decisions: claims and the guards they advance --------------------------------------------------
+
+def read_guards(keys: list[str]) -> dict[str, tuple[int, dict]]:
+    """``{key: (version, state)}`` in one strongly consistent batch; never written: ``(0, {})``."""
+    return guard_items.read(keys)
+
+
+def claimed(key: str) -> dict | None:
+    try:
+        return ClaimItem.get(*ClaimItem.key_for(key), consistent_read=True).value
+    except DoesNotExist:
+        return None
+
+
+def claim(key: str, value: dict, guards: tuple[Guard, ...] = ()) -> dict:
+    """Store ``value`` under ``key`` unless something is there already; return what is.
+    ``guards`` are written in the same transaction, and refuse a new claim if they moved
+    (:class:`GuardChanged`)."""
+    for attempt in range(ATTEMPTS):
+        try:
+            if guards:
+                with TransactWrite(connection=connection()) as tx:
+                    tx.save(ClaimItem(*ClaimItem.key_for(key), value=value), condition=ClaimItem.pk.does_not_exist())
+                    guard_items.write(tx, guards)
+            else:
+                ClaimItem(*ClaimItem.key_for(key), value=value).save(condition=ClaimItem.pk.does_not_exist())
+            return value
+        except (PutError, TransactWriteError) as e:
+            refuse_if_permanent(e)
+            if isinstance(e, PutError) and e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        stored = claimed(key)
+        if stored is not None:
+            return stored
+        if guard_items.moved(guards):
+            raise GuardChanged("a guard moved since it was read")
+        backoff(attempt)  # a transaction conflict: nothing was decided against us
+    raise Contention("The member's points are changing too fast; try again.")

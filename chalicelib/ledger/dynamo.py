@@ -27,8 +27,6 @@ compares fields; nothing moves twice.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -56,13 +54,13 @@ from chalicelib.ledger.model import (
     check_shape,
     is_member,
 )
+from chalicelib.store import guards as guard_items
 from chalicelib.store.base import connection
 from chalicelib.store.ledger import (
     BookItem,
     BrandShareItem,
     ClaimItem,
     EarnedItem,
-    GuardItem,
     HoldItem,
     LedgerTable,
     LotItem,
@@ -70,15 +68,11 @@ from chalicelib.store.ledger import (
     account_pk,
     expiry_key,
 )
+from chalicelib.store.writes import ATTEMPTS, Contention, backoff, refuse_if_permanent
+from chalicelib.store.writes import WriteRefused as WriteRefused  # where callers have found it
 
 LOTS_PER_TRANSACTION = 90  # + transfer, mirror, two books, hold, original, month earned, brand share: within 100
-ATTEMPTS = 64
 HISTORY_READS = 8  # queries one filtered history page may take
-
-
-class Contention(errors.Conflict):
-    code = "concurrent_update"
-    retryable = True
 
 
 @dataclass(frozen=True)
@@ -137,29 +131,10 @@ def _history_key(member_id: str, key: dict[str, Any]) -> bool:
     return shape and key["gsi1pk"]["S"] == f"MEMBER#{member_id}" and key["pk"]["S"].startswith("TRANSFER#")
 
 
-class WriteRefused(errors.ValidationFailed):
-    """DynamoDB refused the write itself (an item too large, a number it cannot hold): no
-    retry can succeed, so it is reported at once rather than retried as contention."""
-
-    code = "write_refused"
-
-
-_RETRYABLE = {None, "None", "ConditionalCheckFailed", "TransactionConflict", "ThrottlingError",
-              "ProvisionedThroughputExceeded", "RequestLimitExceeded", "InternalServerError"}
-
-
-def _refuse_if_permanent(e: PutError | TransactWriteError) -> None:
-    """Raise :class:`WriteRefused` when a failed write can never succeed as it stands."""
-    reasons = {r.code for r in (getattr(e, "cancellation_reasons", None) or []) if r is not None}
-    if e.cause_response_code == "ValidationException" or reasons - _RETRYABLE:
-        refused = next((r for r in e.cancellation_reasons or [] if r is not None and r.code not in _RETRYABLE), None)
-        message = (refused.message if refused else e.cause_response_message) or "the write was refused"
-        raise WriteRefused(f"DynamoDB refused the write: {message}"[:500],
-                           details={"reason": refused.code if refused else e.cause_response_code}) from e
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, min(0.25, 0.004 * 2 ** min(attempt, 6))))  # noqa: S311 (jitter, not secrets)
+def _check_guards(guards: tuple[Guard, ...]) -> None:
+    """After a cancelled transaction: :class:`GuardChanged` if a guard moved since it was read."""
+    if guard_items.moved(guards):
+        raise GuardChanged("a guard moved since it was read")
 
 
 class DynamoLedgerStore:
@@ -257,57 +232,17 @@ class DynamoLedgerStore:
         for item in TransferItem.scan(TransferItem.sk == "TRANSFER"):
             yield _from_item(item)
 
-    def read_guards(self, keys: list[str]) -> dict[str, tuple[int, dict]]:
-        """``{key: (version, state)}`` in one strongly consistent batch; never written: ``(0, {})``."""
-        found = {key: (0, {}) for key in keys}
-        if keys:
-            for item in GuardItem.batch_get([GuardItem.key_for(key) for key in dict.fromkeys(keys)],
-                                            consistent_read=True):
-                found[item.pk.removeprefix("GUARD#")] = (int(item.version), item.state)
-        return found
-
-    def _write_guards(self, tx: TransactWrite, guards: tuple[Guard, ...]) -> None:
-        for guard in guards:
-            tx.save(GuardItem(*GuardItem.key_for(guard.key), version=guard.version + 1, state=dict(guard.state)),
-                    condition=GuardItem.pk.does_not_exist() if guard.version == 0
-                    else GuardItem.version == guard.version)
-
-    def _check_guards(self, guards: tuple[Guard, ...]) -> None:
-        """After a cancelled transaction: :class:`GuardChanged` if a guard moved since it was read."""
-        if guards:
-            now = self.read_guards([g.key for g in guards])
-            if any(now[g.key][0] != g.version for g in guards):
-                raise GuardChanged("a guard moved since it was read")
-
-    def claimed(self, key: str) -> dict | None:
+    def claim(self, key: str, value: dict) -> dict:
+        """Store ``value`` under ``key`` unless something is there already; return what is
+        (the ledger's own plans: which transfers a reversal by reference covers)."""
         try:
-            return ClaimItem.get(*ClaimItem.key_for(key), consistent_read=True).value
-        except DoesNotExist:
-            return None
-
-    def claim(self, key: str, value: dict, guards: tuple[Guard, ...] = ()) -> dict:
-        """Store ``value`` under ``key`` unless something is there already; return what is.
-        ``guards`` are written in the same transaction, and refuse a new claim if they moved."""
-        for attempt in range(ATTEMPTS):
-            try:
-                if guards:
-                    with self._transaction() as tx:
-                        tx.save(ClaimItem(*ClaimItem.key_for(key), value=value),
-                                condition=ClaimItem.pk.does_not_exist())
-                        self._write_guards(tx, guards)
-                else:
-                    ClaimItem(*ClaimItem.key_for(key), value=value).save(condition=ClaimItem.pk.does_not_exist())
-                return value
-            except (PutError, TransactWriteError) as e:
-                if isinstance(e, PutError) and e.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                _refuse_if_permanent(e)
-            try:
-                return ClaimItem.get(*ClaimItem.key_for(key), consistent_read=True).value
-            except DoesNotExist:
-                self._check_guards(guards)
-                _backoff(attempt)  # a transaction conflict: nothing was decided against us
-        raise Contention("The member's points are changing too fast; try again.")
+            ClaimItem(*ClaimItem.key_for(key), value=value).save(condition=ClaimItem.pk.does_not_exist())
+            return value
+        except PutError as e:
+            refuse_if_permanent(e)
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        return ClaimItem.get(*ClaimItem.key_for(key), consistent_read=True).value
 
     def transfers_by_reference(self, member_id: str, reference: str) -> list[Transfer]:
         """The member's transfers with ``reference``: the member's history index, filtered.
@@ -372,7 +307,7 @@ class DynamoLedgerStore:
             existing = self.transfer(transfer.id)
             if existing is not None:
                 return _replay(existing, transfer)
-            self._check_guards(guards)
+            _check_guards(guards)
             return None
 
         return self._credit([transfer], guards, refused) or (transfer, True)
@@ -386,7 +321,7 @@ class DynamoLedgerStore:
         model.check_credits(transfers)
 
         def refused():
-            self._check_guards(guards)  # first: a moved guard (a budget others share) is the common cause
+            _check_guards(guards)  # first: a moved guard (a budget others share) is the common cause
             if any(self._item(t.id) is not None for t in transfers):
                 raise NotAllNew("a transfer of the batch is stored already")
 
@@ -403,14 +338,14 @@ class DynamoLedgerStore:
             try:
                 with self._transaction() as tx:
                     self._write_credits(tx, member_id, transfers)
-                    self._write_guards(tx, guards)
+                    guard_items.write(tx, guards)
             except TransactWriteError as e:
-                _refuse_if_permanent(e)
+                refuse_if_permanent(e)
                 answer = refused()
                 if answer is not None:
                     return answer
                 self.settle(member_id)
-                _backoff(attempt)
+                backoff(attempt)
                 continue
             for transfer in transfers:
                 self.fault("committed", transfer)
@@ -491,11 +426,11 @@ class DynamoLedgerStore:
                                   condition=TransferItem.reversed.does_not_exist() if seen is None
                                   else TransferItem.reversed == seen)
             except TransactWriteError as e:
-                _refuse_if_permanent(e)
+                refuse_if_permanent(e)
                 existing = self.transfer(transfer.id)
                 if existing is not None:
                     return _replay(existing, transfer)
-                _backoff(attempt)  # the books changed after our read: decide again
+                backoff(attempt)  # the books changed after our read: decide again
                 continue
             self.fault("committed", transfer)
             for member_id in debts:
@@ -613,8 +548,8 @@ class DynamoLedgerStore:
                     tx.update(BookItem(*BookItem.key_for(member_id)), actions=actions,
                               condition=BookItem.version == part.version)
             except TransactWriteError as e:
-                _refuse_if_permanent(e)
-                _backoff(attempt)
+                refuse_if_permanent(e)
+                backoff(attempt)
                 continue
             self.settlements += 1
         raise Contention("The member's points are changing too fast; try again.")

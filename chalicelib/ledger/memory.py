@@ -7,12 +7,12 @@ committed with the same request is a no-op success (a replay), with other fields
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from chalicelib.guards import GuardTable
 from chalicelib.ledger.model import (
     Code,
     ExistsWithDifferentFields,
@@ -39,12 +39,12 @@ class MemoryLedgerStore:
 
     def __init__(self, fault: Callable[[str, Transfer], None] | None = None) -> None:
         self.fault = fault or (lambda point, transfer: None)
-        self._lock = threading.Lock()
+        self.guards = GuardTable()  # shared with the memory decisions over this store (their claims' guards)
+        self._lock = self.guards.lock
         self.transfers: dict[str, Transfer] = {}
         self.books: dict[str, MemberBook] = {}
         self.reversed: dict[str, int] = {}  # original transfer id -> points reversed (incl. shortfall)
-        self.claims: dict[str, dict] = {}
-        self.guards: dict[str, tuple[int, dict]] = {}  # key -> (version, state)
+        self.claims: dict[str, dict] = {}  # the ledger's own plans (a reversal by reference)
 
     def book(self, member_id: str) -> MemberBook:
         return self.books.get(member_id) or MemberBook(member_id)
@@ -64,32 +64,15 @@ class MemoryLedgerStore:
     def all_transfers(self) -> Iterator[Transfer]:
         return iter(list(self.transfers.values()))
 
-    def read_guards(self, keys: list[str]) -> dict[str, tuple[int, dict]]:
-        """``{key: (version, state)}``; a guard never written is ``(0, {})``."""
-        return {key: self.guards.get(key, (0, {})) for key in keys}
-
     def _check_guards(self, guards: tuple[Guard, ...]) -> None:
-        for guard in guards:
-            if self.guards.get(guard.key, (0, {}))[0] != guard.version:
-                raise GuardChanged(f"guard {guard.key} moved since it was read")
+        moved = self.guards.moved(guards)
+        if moved is not None:
+            raise GuardChanged(f"guard {moved.key} moved since it was read")
 
-    def _write_guards(self, guards: tuple[Guard, ...]) -> None:
-        for guard in guards:
-            self.guards[guard.key] = (guard.version + 1, dict(guard.state))
-
-    def claimed(self, key: str) -> dict | None:
-        return self.claims.get(key)
-
-    def claim(self, key: str, value: dict, guards: tuple[Guard, ...] = ()) -> dict:
-        """Store ``value`` under ``key`` unless something is there already; return what is.
-        ``guards`` are written with a new claim, and refuse it if they moved."""
+    def claim(self, key: str, value: dict) -> dict:
+        """Store ``value`` under ``key`` unless something is there already; return what is."""
         with self._lock:
-            if key in self.claims:
-                return self.claims[key]
-            self._check_guards(guards)
-            self._write_guards(guards)
-            self.claims[key] = value
-            return value
+            return self.claims.setdefault(key, value)
 
     def earned_by_months(self, member_ids: list[str], first: str, last: str) -> dict[str, dict[str, int]]:
         return {m: self.earned_by_month(m, first, last) for m in member_ids}
@@ -143,7 +126,7 @@ class MemoryLedgerStore:
             for transfer in stored:
                 book = apply_to_member(book, transfer, now)
             self.books[member_id] = book
-            self._write_guards(guards)
+            self.guards.write(guards)
             self.transfers.update((t.id, t) for t in stored)
         for transfer in stored:
             self.fault("committed", transfer)
@@ -172,7 +155,7 @@ class MemoryLedgerStore:
                     books[member_id] = apply_to_member(self.book(member_id), transfer, now, pending_original)
             stored = replace(transfer, timestamp=now)
             self.books.update(books)
-            self._write_guards(guards)
+            self.guards.write(guards)
             self.transfers[transfer.id] = stored
             if transfer.code == Code.REVERSE:
                 original = transfer.meta()["reverses"]

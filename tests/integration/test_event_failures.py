@@ -115,12 +115,14 @@ def test_a_transient_failure_backs_off_then_ends_failed_and_a_redrive_processes_
 
 
 def test_a_write_dynamodb_refuses_is_reported_at_once_not_retried_as_contention(local_aws):
+    from chalicelib.events import store as decisions
     from chalicelib.ledger.dynamo import DynamoLedgerStore, WriteRefused
     from chalicelib.ledger.model import Guard
 
-    store = DynamoLedgerStore()
     started = time.monotonic()
-    with pytest.raises(WriteRefused) as refused:  # over DynamoDB's 400 KB item size
-        store.claim(f"huge-{uuid.uuid4().hex}", {"blob": "x" * 450_000}, (Guard(f"g-{uuid.uuid4().hex}", 0, {}),))
+    with pytest.raises(WriteRefused) as refused:  # over DynamoDB's 400 KB item size, with a guard
+        decisions.claim(f"huge-{uuid.uuid4().hex}", {"blob": "x" * 450_000}, (Guard(f"g-{uuid.uuid4().hex}", 0, {}),))
     assert refused.value.code == "write_refused"
     assert time.monotonic() - started < 5  # no 64 rounds of backoff first
+    with pytest.raises(WriteRefused):  # and the ledger's own plans, without one
+        DynamoLedgerStore().claim(f"huge-{uuid.uuid4().hex}", {"blob": "x" * 450_000})

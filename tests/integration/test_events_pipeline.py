@@ -84,11 +84,12 @@ def test_an_event_whose_send_failed_is_found_and_resent_by_the_sweeper(local_aws
 @pytest.mark.parametrize("seed", range(int(os.environ.get("PIPELINE_DYNAMO_SEEDS", "3"))))
 def test_the_pipeline_simulation_holds_on_dynamodb(local_aws, seed):
     """The seeded pipeline simulation (crashes, redeliveries, limits, budgets, milestones) on
-    the DynamoDB ledger store: guards and claims in real transactions."""
+    the DynamoDB ledger store and decisions: guards and claims in real transactions."""
+    from chalicelib.events import store as decisions
     from chalicelib.ledger.dynamo import DynamoLedgerStore
     from tests.pipeline_simulation import PipelineSimulation
 
-    simulation = PipelineSimulation(seed, DynamoLedgerStore(), namespace=f"{uuid.uuid4().hex[:8]}-")
+    simulation = PipelineSimulation(seed, DynamoLedgerStore(), decisions, namespace=f"{uuid.uuid4().hex[:8]}-")
     simulation.play(60)
 
     assert simulation.stats["replays"]

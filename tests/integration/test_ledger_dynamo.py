@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.events import store as decisions
 from chalicelib.ledger import model
 from chalicelib.ledger.dynamo import DynamoLedgerStore
 from chalicelib.ledger.memory import MemoryLedgerStore
@@ -215,7 +216,7 @@ def test_guarded_grants_race_and_only_what_the_guard_allows_commits(local_aws):
     def earn(i: int) -> None:
         start.wait()
         while True:
-            version, state = store.read_guards([key])[key]
+            version, state = decisions.read_guards([key])[key]
             if state.get("times", 0) >= cap:
                 outcomes.append("capped")
                 return
@@ -236,14 +237,17 @@ def test_guarded_grants_race_and_only_what_the_guard_allows_commits(local_aws):
     assert sorted(outcomes).count("granted") == cap
     assert len(outcomes) == 20
     assert store.book(member).posted == 5 * cap
-    assert store.read_guards([key])[key] == (cap, {"times": cap})
-    # a claim with a stale guard is refused; with the fresh one it lands, once
+    assert decisions.read_guards([key])[key] == (cap, {"times": cap})
+    # the pipeline's claim with a stale guard is refused; with the fresh one it lands, once
     with pytest.raises(model.GuardChanged):
-        store.claim(f"c-{member}", {"x": 1}, (model.Guard(key, 0, {"times": 9}),))
+        decisions.claim(f"c-{member}", {"x": 1}, (model.Guard(key, 0, {"times": 9}),))
     fresh = model.Guard(key, cap, {"times": cap, "claimed": True})
-    assert store.claim(f"c-{member}", {"x": 1}, (fresh,)) == {"x": 1}
-    assert store.claim(f"c-{member}", {"x": 2}, (fresh,)) == {"x": 1}
-    assert store.read_guards([key])[key][0] == cap + 1
+    assert decisions.claim(f"c-{member}", {"x": 1}, (fresh,)) == {"x": 1}
+    assert decisions.claim(f"c-{member}", {"x": 2}, (fresh,)) == {"x": 1}
+    assert decisions.read_guards([key])[key][0] == cap + 1
+    with pytest.raises(model.GuardChanged):  # a grant decided before the claim moved the guard
+        ledger.grant(f"{member}-late", member, "b", 5, guards=(model.Guard(key, cap, {"times": cap + 1}),))
+    assert store.transfer(f"{member}-late") is None
 
 
 def test_a_refund_takes_back_pending_points_from_their_own_lot(local_aws):

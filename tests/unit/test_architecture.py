@@ -83,11 +83,14 @@ def test_the_composition_root_hands_out_what_a_test_puts_in():
         bootstrap.ledger().adjust("k1", "m1", 50, "goodwill")
         assert bootstrap.ledger_store().book("m1").posted == 50
         assert bootstrap.pipeline().ledger.store is store  # the pipeline is built over it too
+        assert bootstrap.pipeline().decisions is bootstrap.decisions()  # and over decisions sharing its guards
+        assert bootstrap.decisions().guards is store.guards
         event = catalogue.PointsAdjusted(id="adjusted:k1", at=bootstrap.now(), member_id="m1", brand_id=None,
                                          points=50, reason="goodwill")
         publish(event)
         assert memory.published == [event]
     assert bootstrap.ledger_store() is not store
+    assert not hasattr(bootstrap.ledger_store(), "read_guards")  # the pipeline's counters are not the ledger's
 
 
 def _is_store(name: str) -> bool:

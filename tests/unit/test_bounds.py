@@ -76,7 +76,7 @@ def test_an_event_whose_grant_exceeds_the_program_maximum_is_rejected_and_counts
     assert (result["status"], result["reason"]) == ("rejected", "points_over_maximum")
     assert result["details"] == {"activity_id": "a0", "points": 10**15, "maximum": 1000, "limit": "per_grant"}
     assert world.balance() == 0
-    assert world.store.read_guards(["events:b:m:purchase"])["events:b:m:purchase"][1] == {}  # not counted
+    assert world.decisions.read_guards(["events:b:m:purchase"])["events:b:m:purchase"][1] == {}  # not counted
     assert world.pipeline.process(world.event(1, amount=10**15)) == result  # decided once
     assert world.pipeline.process(world.event(2, amount=1000))["outcomes"][0]["points"] == 1000  # at the bound
 
@@ -97,8 +97,9 @@ def test_an_activity_cap_clamps_instead_and_the_event_total_is_bounded_too():
 def test_a_tier_multiplier_cannot_push_a_grant_past_the_maximum():
     world = World({"name": "fixed", "trigger": {"event": "purchase"},
                    "reward": {"points": 600, "multipliers": {"gold": 2}}})
-    world.pipeline = Pipeline(world.ledger, lambda brand: world.rules, lambda m, at: {"id": m, "tier": "gold"},
-                              ZoneInfo("UTC"), Bounds(per_grant=1000, per_event=5000))
+    world.pipeline = Pipeline(world.ledger, world.decisions, lambda brand: world.rules,
+                              lambda m, at: {"id": m, "tier": "gold"}, ZoneInfo("UTC"),
+                              Bounds(per_grant=1000, per_event=5000))
     assert world.pipeline.process(world.event(1))["reason"] == "points_over_maximum"
 
 

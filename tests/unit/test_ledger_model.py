@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.events.decisions import MemoryDecisions
 from chalicelib.ledger import model
 from chalicelib.ledger.memory import MemoryLedgerStore
 from chalicelib.ledger.service import Ledger
@@ -319,8 +320,9 @@ def test_a_refund_inside_the_return_window_takes_back_the_pending_points_themsel
 
 def test_guards_commit_with_their_grant_or_refuse_it():
     store = MemoryLedgerStore()
+    decisions = MemoryDecisions(store.guards)
     ledger = Ledger(store, lambda: NOW)
-    assert store.read_guards(["cap"]) == {"cap": (0, {})}
+    assert decisions.read_guards(["cap"]) == {"cap": (0, {})}
     ledger.grant("g1", "m", "b", 10, guards=(model.Guard("cap", 0, {"times": 1}),))
 
     with pytest.raises(model.GuardChanged):  # decided on a stale read of the guard
@@ -328,14 +330,20 @@ def test_guards_commit_with_their_grant_or_refuse_it():
 
     assert store.book("m").posted == 10
     assert "g2" not in store.transfers
-    assert store.read_guards(["cap"])["cap"] == (1, {"times": 1})
+    assert decisions.read_guards(["cap"])["cap"] == (1, {"times": 1})
     # a replay returns the stored grant whatever its guards say now, and writes no guard
     assert ledger.grant("g1", "m", "b", 10, guards=(model.Guard("cap", 0, {"times": 1}),)).id == "g1"
-    assert store.read_guards(["cap"])["cap"][0] == 1
-    # claims take guards too: written once, with the claim
-    assert store.claim("c", {"n": 1}, (model.Guard("count", 0, {"n": 1}),)) == {"n": 1}
-    assert store.claim("c", {"n": 2}, (model.Guard("count", 0, {"n": 2}),)) == {"n": 1}
-    assert store.read_guards(["count"])["count"] == (1, {"n": 1})
+    assert decisions.read_guards(["cap"])["cap"][0] == 1
+    # the pipeline's claims take guards too: written once, with the claim, over the ledger's guards
+    assert decisions.claim("c", {"n": 1}, (model.Guard("count", 0, {"n": 1}),)) == {"n": 1}
+    assert decisions.claim("c", {"n": 2}, (model.Guard("count", 0, {"n": 2}),)) == {"n": 1}
+    assert decisions.read_guards(["count"])["count"] == (1, {"n": 1})
+    with pytest.raises(model.GuardChanged):  # a grant decided on the guard a claim has moved since
+        ledger.grant("g3", "m", "b", 10, guards=(model.Guard("count", 0, {"n": 9}),))
+    with pytest.raises(model.GuardChanged):  # and a claim decided on one a grant has moved
+        decisions.claim("d", {"n": 1}, (model.Guard("cap", 0, {"times": 2}),))
+    assert "d" not in decisions.claims
+    assert "g3" not in store.transfers
 
 
 # -- coalition: a brand takes back only what it issued to the member, net ------------------------

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chalicelib.events.decisions import MemoryDecisions
 from chalicelib.events.pipeline import AlreadyReversed, Event, Pipeline, grant_id
 from chalicelib.ledger import model
 from chalicelib.ledger.memory import MemoryLedgerStore
@@ -28,10 +29,11 @@ def ruleset(*definitions) -> Ruleset:
 class World:
     def __init__(self, *definitions, members=("m",)) -> None:
         self.store = MemoryLedgerStore()
+        self.decisions = MemoryDecisions(self.store.guards)
         self.ledger = Ledger(self.store, lambda: AT)
         self.rules = ruleset(*definitions)
         self.members = set(members)
-        self.pipeline = Pipeline(self.ledger, lambda brand: self.rules,
+        self.pipeline = Pipeline(self.ledger, self.decisions, lambda brand: self.rules,
                                  lambda member, at: {"id": member} if member in self.members else {}, ZoneInfo("UTC"))
 
     def event(self, n, event_type="purchase", member="m", at=AT, **attributes) -> Event:
@@ -60,7 +62,7 @@ def test_a_redelivery_reuses_the_first_decision_even_after_the_rules_changed():
     assert first == again
     assert first["outcomes"][0]["points"] == 40
     assert world.balance() == 40
-    assert world.store.read_guards(["events:b:m:purchase"])["events:b:m:purchase"][1]["count"] == 1  # counted once
+    assert world.decisions.read_guards(["events:b:m:purchase"])["events:b:m:purchase"][1]["count"] == 1  # counted once
 
 
 def test_a_member_gone_before_processing_is_rejected_and_paid_nothing():
@@ -86,7 +88,7 @@ def test_the_nth_event_milestone_pays_once_under_concurrent_events():
         thread.join()
 
     assert world.balance() == 100
-    assert world.store.read_guards(["events:b:m:purchase"])["events:b:m:purchase"][1]["count"] == 30
+    assert world.decisions.read_guards(["events:b:m:purchase"])["events:b:m:purchase"][1]["count"] == 30
 
 
 def test_a_cumulative_amount_milestone_pays_on_the_event_that_crosses_it():
@@ -180,8 +182,8 @@ THREE = (PER_EURO,
 
 def world_over(store, *definitions) -> World:
     world = World(*definitions)
-    world.store, world.ledger = store, Ledger(store, lambda: AT)
-    world.pipeline.ledger = world.ledger
+    world.store, world.ledger, world.decisions = store, Ledger(store, lambda: AT), MemoryDecisions(store.guards)
+    world.pipeline.ledger, world.pipeline.decisions = world.ledger, world.decisions
     return world
 
 
@@ -245,4 +247,4 @@ def test_counters_read_for_a_batch_that_went_stale_cost_a_retry_never_a_miscount
         results = [world.pipeline.process(event) for event in events[1:]]
 
     assert [sum(o["points"] for o in r["outcomes"]) for r in results] == [0, 100, 0]  # the 3rd of 4 pays
-    assert world.store.read_guards(["events:b:m:purchase"])["events:b:m:purchase"][1]["count"] == 4
+    assert world.decisions.read_guards(["events:b:m:purchase"])["events:b:m:purchase"][1]["count"] == 4

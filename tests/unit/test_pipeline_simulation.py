@@ -1,9 +1,10 @@
-"""The pipeline simulation on the in-memory ledger store: many seeds, in milliseconds each."""
+"""The pipeline simulation on the in-memory stores: many seeds, in milliseconds each."""
 
 import os
 
 import pytest
 
+from chalicelib.events.decisions import MemoryDecisions
 from chalicelib.ledger.memory import MemoryLedgerStore
 from tests.pipeline_simulation import PipelineSimulation
 
@@ -11,9 +12,14 @@ SEEDS = [int(os.environ["PIPELINE_SEED"])] if os.environ.get("PIPELINE_SEED") el
     range(int(os.environ.get("PIPELINE_SEEDS", "60")))
 
 
+def memory_stores() -> tuple[MemoryLedgerStore, MemoryDecisions]:
+    store = MemoryLedgerStore()
+    return store, MemoryDecisions(store.guards)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_pipeline_pays_once_within_limits_under_crashes_and_redeliveries(seed):
-    simulation = PipelineSimulation(seed, MemoryLedgerStore())
+    simulation = PipelineSimulation(seed, *memory_stores())
     simulation.play(120)
 
     assert simulation.stats["crashes"]
@@ -24,7 +30,7 @@ def test_the_pipeline_pays_once_within_limits_under_crashes_and_redeliveries(see
 def test_the_simulation_exercises_limits_and_milestones():
     paid, refused, crashes = 0, 0, 0
     for seed in range(40):
-        simulation = PipelineSimulation(seed, MemoryLedgerStore())
+        simulation = PipelineSimulation(seed, *memory_stores())
         simulation.play(80)
         outcomes = [o for r in simulation.results.values() for o in r["outcomes"]]
         refused += sum(1 for o in outcomes if o.get("reason"))

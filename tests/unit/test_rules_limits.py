@@ -35,7 +35,7 @@ class Counters:
         self.store, self.n = MemoryLedgerStore(), 0
 
     def earn(self, act, points, at=AT, member="m"):
-        states = self.store.read_guards(limits.guard_keys(act, member))
+        states = self.store.guards.read(limits.guard_keys(act, member))
         decision = limits.decide(act, member, points, at, f"seed{self.n}", states)
         if decision.points:
             self.n += 1
@@ -92,7 +92,7 @@ def test_limits_over_one_period_share_one_guard():
     act = activity([{"scope": "member", "period": "day", "max_times": 3},
                     {"scope": "member", "period": "day", "max_points": 25}], "partial")
     counters = Counters()
-    states = counters.store.read_guards(limits.guard_keys(act, "m"))
+    states = counters.store.guards.read(limits.guard_keys(act, "m"))
 
     decision = limits.decide(act, "m", 10, AT, "s", states)
 
