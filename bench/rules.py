@@ -11,6 +11,9 @@ interpreter before anything is timed; a mismatch aborts the run.
   fast path ``ZenEngine({"loader": ...}).evaluate(key, context)``;
 - business-rules: ``run_all`` over the event type's rules with ``stop_on_first_trigger=False``.
 
+A third workload, ``payout``, has every activity of an event type pay (10 a type, fixed and
+per-unit rewards on amounts in cents, tier audiences): the cost of each paying activity.
+
 Usage: ``.venv/bin/python bench/rules.py [activities ...]`` (default: 100 1000). Needs
 requirements-bench.txt (zen-engine, business-rules): ``make bench`` installs it.
 """
@@ -44,12 +47,20 @@ BROAD_PER_TYPE = 2  # in the selective workload: base-earn rules that apply to m
 PRODUCTS = [f"P{i:04d}" for i in range(2000)]
 
 
+PAYING_PER_TYPE = 10  # in the payout workload: activities per event type, every one of them paying
+
+
 def workload(n_activities: int, seed: int = 7, mix: str = "broad"):
     """``broad``: every activity's conditions are broad (payouts grow with the activities).
     ``selective``: 2 broad activities per event type; the rest each name products (the
     first condition: the event's product is one or a few of 2,000), as product, post and
-    campaign rules do in real programs."""
+    campaign rules do in real programs.
+    ``payout``: 10 activities per event type that all match (``n_activities`` is ignored):
+    fixed and per-unit rewards on amounts in cents, half of them for two of the three tiers
+    (an ``audience``): what each paying activity costs, not what finding it costs."""
     rng = random.Random(seed)
+    if mix == "payout":
+        return _payout_workload(rng)
     activities = []
     for i in range(n_activities):
         leaves = []
@@ -90,10 +101,37 @@ def workload(n_activities: int, seed: int = 7, mix: str = "broad"):
     return activities, events
 
 
+def _payout_workload(rng: random.Random):
+    activities = []
+    for i in range(PAYING_PER_TYPE * len(TYPES)):
+        reward = {"points": rng.randint(5, 100)} if i % 2 else \
+            {"per_unit": {"fact": "event.attributes.amount", "points": rng.randint(1, 3)}}
+        activity = {"id": f"act{i:04d}", "name": f"activity {i}", "status": "active",
+                    "trigger": {"event": TYPES[i % len(TYPES)]},
+                    "conditions": {"all": [{"fact": "event.attributes.amount", "operator": ">=", "value": 0}]},
+                    "reward": reward}
+        if i % 4 < 2:
+            activity["audience"] = {"tiers": rng.sample(TIERS, 2)}
+        activities.append(activity)
+    events = [({"type": rng.choice(TYPES), "attributes": {
+        "amount": rng.randint(1, 40000) / 100, "sku": rng.choice(SKUS), "channel": rng.choice(CHANNELS),
+        "quantity": rng.randint(1, 6), "product": rng.choice(PRODUCTS)}}, {"tier": rng.choice(TIERS)})
+        for _ in range(EVENTS)]
+    return activities, events
+
+
+def conditions_of(activity) -> list[dict]:
+    """The activity's conditions, its tier audience as one more (for the engines that have none)."""
+    audience = activity.get("audience", {}).get("tiers")
+    tier = [{"fact": "member.tier", "operator": "in", "value": audience}] if audience else []
+    return activity["conditions"]["all"] + tier
+
+
 def reference(activities, event, member) -> list[tuple[str, int]]:
     paid = []
     for a in activities:
-        if a["trigger"]["event"] != event["type"] or not rules_reference.holds(a["conditions"], event, member, {}):
+        if a["trigger"]["event"] != event["type"] or \
+                not rules_reference.holds({"all": conditions_of(a)}, event, member, {}):
             continue
         reward = a["reward"]
         points = reward["points"] if "points" in reward else \
@@ -131,7 +169,7 @@ def zen_engine(activities):
     for event_type in TYPES:
         rules = []
         for a in (a for a in activities if a["trigger"]["event"] == event_type):
-            condition = " and ".join(f"({_zen_expression(leaf)})" for leaf in a["conditions"]["all"])
+            condition = " and ".join(f"({_zen_expression(leaf)})" for leaf in conditions_of(a))
             reward = a["reward"]
             points = str(reward["points"]) if "points" in reward else \
                 f"floor(attributes.amount * {reward['per_unit']['points']})"
@@ -221,7 +259,7 @@ def business_rules_engine(activities):
         reward = a["reward"]
         params = {"activity": a["id"], "points": reward.get("points", 0),
                   "per_unit": reward.get("per_unit", {}).get("points", 0)}
-        rule = {"conditions": {"all": [c for leaf in a["conditions"]["all"] for c in conditions(leaf)]},
+        rule = {"conditions": {"all": [c for leaf in conditions_of(a) for c in conditions(leaf)]},
                 "actions": [{"name": "pay", "params": params}]}
         by_type.setdefault(a["trigger"]["event"], []).append(rule)
 
@@ -252,6 +290,7 @@ def main() -> None:
     print(f"rules engines, {EVENTS:,} events, 10 event types, collect semantics, python {sys.version.split()[0]}")
     for mix in ("selective", "broad"):
         run(mix, sizes)
+    run("payout", [PAYING_PER_TYPE * len(TYPES)])
 
 
 def run(mix: str, sizes: list[int]) -> None:

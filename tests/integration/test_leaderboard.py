@@ -133,3 +133,33 @@ def test_members_show_the_name_they_chose_or_an_anonymous_one(local_aws):
         [("Ada", 50), (model.anonymous_name("m-anon"), 40)]
     service.set_name("m-named", None)
     assert service.top(board, 1)[0]["member_display"] == model.anonymous_name("m-named")
+
+
+def test_ranks_inside_one_crowded_bucket_are_exact_and_moves_inside_it_write_no_page(local_aws):
+    """Every member in the same wide bucket (1024..1087, 64 wide), ties among them: the members
+    ahead within the bucket come from its exact-score counts, and a move inside the bucket
+    writes no bucket page."""
+    import botocore.client
+
+    from chalicelib.leaderboard import service
+
+    rng, brand_id, now = random.Random(20261207), f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    low, high = 1024, 1087
+    assert model.bucket(low - 1) != model.bucket(low) == model.bucket(high) != model.bucket(high + 1)
+    scores = {f"m{uuid.uuid4().hex[:10]}": rng.choice([1024, 1030, 1030, 1050, 1087, rng.randint(1024, 1087)])
+              for _ in range(40)}
+    for n, (member, points) in enumerate(scores.items()):
+        assert service.apply(f"crowd-{n}", member, brand_id, points, now)
+    mover = next(iter(scores))
+    real = botocore.client.BaseClient._make_api_call
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+        assert service.apply("crowd-move", mover, brand_id, high - scores[mover], now)  # to the bucket's top
+    scores[mover] = high
+    written = [item for c in made.call_args_list if c.args[1] == "TransactWriteItems"
+               for item in c.args[2]["TransactItems"]]
+    assert not [i for i in written if "LBHIST#" in str(i)]  # same bucket on every board: no page written
+    expected = reference_ranks(scores)
+    board = model.board(f"B.{brand_id}", "all", now, "UTC")
+    assert {m: service.standing(board, m) for m in scores} == {
+        m: {"rank": expected[m], "points": scores[m]} for m in scores}
+
