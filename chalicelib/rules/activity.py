@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.guards import duration
 from chalicelib.rules.conditions import (
-    MISSING,
     Predicate,
     compile_condition,
     facts_of,
@@ -102,18 +101,12 @@ class Reward:
             rounding = "floor"
         else:
             get, points, unit, rounding = self.per_unit
-            amount = get(facts)
-            if amount is MISSING:
-                return 0, "per_unit_fact_missing"
-            if isinstance(amount, bool) or not isinstance(amount, (int, float, Decimal, str)):
-                return 0, "per_unit_fact_not_a_number"
-            try:
-                amount = Decimal(amount) if type(amount) is int else Decimal(str(amount))
-            except ArithmeticError:
-                return 0, "per_unit_fact_not_a_number"
-            if not amount.is_finite() or amount <= 0:
-                return 0, "per_unit_fact_not_positive"
-            raw = amount / unit * points * multiplier
+            amount, refused = facts.number(get)
+            if refused:
+                return 0, refused
+            raw = +amount if unit == 1 else amount / unit  # +: rounded to the context, as a division by 1 was
+            raw = raw if points == 1 else raw * points
+            raw = raw if multiplier == 1 else raw * multiplier
         value = int(raw.to_integral_value(rounding=ROUNDING[rounding]))
         if self.max_points is not None:
             value = min(value, self.max_points)

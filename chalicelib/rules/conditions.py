@@ -14,6 +14,7 @@ strings) and fail otherwise; booleans are not numbers. There are no regular expr
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -50,8 +51,11 @@ def known_fact(fact: str) -> bool:
     return fact in FACTS or any(fact.startswith(p) and len(fact) > len(p) for p in FACTS if p.endswith("."))
 
 
+@functools.cache
 def getter(fact: str) -> Getter:
-    """``fact`` → a function of the evaluation context (see :class:`chalicelib.rules.engine.Facts`)."""
+    """``fact`` → a function of the evaluation context (see :class:`chalicelib.rules.engine.Facts`).
+    One function per fact, whichever activity asks: an event's facts cache what they derive
+    from a fact by its getter (:meth:`chalicelib.rules.engine.Facts.number`)."""
     root, _, rest = fact.partition(".")
     steps = rest.split(".")
     source = {"event": "event", "member": "member", "time": "time"}[root]

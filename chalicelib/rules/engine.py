@@ -11,15 +11,15 @@ conditional writes. Each outcome carries them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from chalicelib.rules.activity import DAYS, Activity
-from chalicelib.rules.conditions import getter, necessary_values
+from chalicelib.rules.conditions import MISSING, getter, necessary_values
 from chalicelib.rules.counters import milestone_reached
 
 _UTC = ZoneInfo("UTC")
@@ -28,7 +28,7 @@ _UTC = ZoneInfo("UTC")
 class Facts:
     """What conditions read: ``event``, ``member`` and ``time`` (local to the activity)."""
 
-    __slots__ = ("_times", "at", "event", "member", "stats", "time")
+    __slots__ = ("_numbers", "_times", "at", "event", "member", "stats", "time")
 
     def __init__(self, event: dict[str, Any], member: dict[str, Any], at: datetime,
                  stats: dict[str, tuple] | None = None) -> None:
@@ -38,7 +38,17 @@ class Facts:
         self.stats = stats  # before/after pairs of the member's counters for this event's type
         self.at = at
         self._times: dict[Any, dict[str, Any]] = {}
+        self._numbers: dict[tuple[Callable, int], tuple[Decimal | None, str | None]] = {}
         self.time: dict[str, Any] = {}
+
+    def number(self, get: Callable) -> tuple[Decimal | None, str | None]:
+        """(the fact ``get`` reads, as an exact positive Decimal, None) or (None, why it is
+        not one): converted once per event, however many per-unit rewards read it."""
+        key = (get, id(self.time))  # a time fact reads the activity's zone: one entry per zone
+        found = self._numbers.get(key)
+        if found is None:
+            found = self._numbers[key] = _positive_number(get(self))
+        return found
 
     def in_zone(self, zone: ZoneInfo) -> Facts:
         times = self._times.get(zone)
@@ -51,9 +61,24 @@ class Facts:
         return self
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """An activity that pays for this event (before limits): what the ledger will be asked."""
+def _positive_number(value: Any) -> tuple[Decimal | None, str | None]:
+    if value is MISSING:
+        return None, "per_unit_fact_missing"
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        return None, "per_unit_fact_not_a_number"
+    try:
+        amount = Decimal(value) if type(value) is int else Decimal(str(value))
+    except ArithmeticError:
+        return None, "per_unit_fact_not_a_number"
+    if not amount.is_finite() or amount <= 0:
+        return None, "per_unit_fact_not_positive"
+    return amount, None
+
+
+class Outcome(NamedTuple):
+    """An activity that pays for this event (before limits): what the ledger will be asked.
+    Immutable and cheap to build (one per paying activity per event); compared and shown
+    without the activity it came from."""
 
     activity_id: str
     version: int
@@ -61,7 +86,20 @@ class Outcome:
     points: int
     pending_for: str | None
     expires_after: str | None
-    activity: Activity = field(repr=False, compare=False)
+    activity: Activity
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Outcome) and self[:6] == other[:6]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:6])
+
+    def __repr__(self) -> str:
+        return (f"Outcome(activity_id={self.activity_id!r}, version={self.version!r}, index={self.index!r}, "
+                f"points={self.points!r}, pending_for={self.pending_for!r}, expires_after={self.expires_after!r})")
 
 
 @dataclass(frozen=True)
@@ -128,6 +166,8 @@ class Ruleset:
         for activity in self.activities:
             by_trigger.setdefault(activity.trigger, []).append(activity)
         self.triggers = {trigger: _Trigger(group) for trigger, group in by_trigger.items()}
+        # every activity simply stacks (the common case): no stacking pass
+        self.all_stack = all(a.stacking == "stack" for a in self.activities)
 
     def evaluate(self, event: dict[str, Any], member: dict[str, Any], at: datetime, *,
                  explain: bool = False, stats: dict[str, tuple] | None = None) -> Evaluation:
@@ -149,10 +189,11 @@ class Ruleset:
                 points, reason = activity.reward.points_for(facts, tier, tier_multiplier)
             if reason is None:
                 paying.append((activity, points))
-            why[activity.id] = (reason, points)
-        winners = _stack(paying, why)
-        outcomes = tuple(Outcome(a.id, a.version, i, points, a.pending_for, a.expires_after, a)
-                         for i, (a, points) in enumerate(winners))
+            if explain:
+                why[activity.id] = (reason, points)
+        winners = paying if self.all_stack else _stack(paying, why)
+        outcomes = tuple([Outcome(a.id, a.version, i, points, a.pending_for, a.expires_after, a)
+                          for i, (a, points) in enumerate(winners)])
         if not explain:
             return Evaluation(outcomes)
         explanations = []
