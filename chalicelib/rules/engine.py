@@ -37,9 +37,10 @@ class Facts:
         self.member = member
         self.stats = stats  # before/after pairs of the member's counters for this event's type
         self.at = at
-        self._times: dict[Any, dict[str, Any]] = {}
-        self._numbers: dict[tuple[Callable, int], tuple[Decimal | None, str | None]] = {}
         self.time: dict[str, Any] = {}
+        # every time dict is kept for the event's life, so its id in a cache key is never reused
+        self._times: dict[Any, dict[str, Any]] = {None: self.time}
+        self._numbers: dict[tuple[Callable, int], tuple[Decimal | None, str | None]] = {}
 
     def number(self, get: Callable) -> tuple[Decimal | None, str | None]:
         """(the fact ``get`` reads, as an exact positive Decimal, None) or (None, why it is
