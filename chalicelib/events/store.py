@@ -22,7 +22,6 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.guards import Guard
-from chalicelib.ledger.model import GuardChanged
 from chalicelib.store import guards as guard_items
 from chalicelib.store.base import connection
 from chalicelib.store.events import PENDING_SHARDS, EventItem
@@ -144,7 +143,6 @@ def claim(key: str, value: dict, guards: tuple[Guard, ...] = ()) -> dict:
         stored = claimed(key)
         if stored is not None:
             return stored
-        if guard_items.moved(guards):
-            raise GuardChanged("a guard moved since it was read")
+        guard_items.check(guards)
         backoff(attempt)  # a transaction conflict: nothing was decided against us
     raise Contention("The member's points are changing too fast; try again.")

@@ -42,7 +42,6 @@ from chalicelib.ledger.model import (
     Code,
     ExistsWithDifferentFields,
     Guard,
-    GuardChanged,
     Hold,
     Lot,
     MemberBook,
@@ -129,12 +128,6 @@ def _history_key(member_id: str, key: dict[str, Any]) -> bool:
         isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str) and value["S"]
         for value in key.values())
     return shape and key["gsi1pk"]["S"] == f"MEMBER#{member_id}" and key["pk"]["S"].startswith("TRANSFER#")
-
-
-def _check_guards(guards: tuple[Guard, ...]) -> None:
-    """After a cancelled transaction: :class:`GuardChanged` if a guard moved since it was read."""
-    if guard_items.moved(guards):
-        raise GuardChanged("a guard moved since it was read")
 
 
 class DynamoLedgerStore:
@@ -307,7 +300,7 @@ class DynamoLedgerStore:
             existing = self.transfer(transfer.id)
             if existing is not None:
                 return _replay(existing, transfer)
-            _check_guards(guards)
+            guard_items.check(guards)
             return None
 
         return self._credit([transfer], guards, refused) or (transfer, True)
@@ -321,7 +314,7 @@ class DynamoLedgerStore:
         model.check_credits(transfers)
 
         def refused():
-            _check_guards(guards)  # first: a moved guard (a budget others share) is the common cause
+            guard_items.check(guards)  # first: a moved guard (a budget others share) is the common cause
             if any(self._item(t.id) is not None for t in transfers):
                 raise NotAllNew("a transfer of the batch is stored already")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.guards import Guard
+from chalicelib.ledger.model import GuardChanged
 from chalicelib.store.ledger import GuardItem
 
 
@@ -33,9 +34,9 @@ def write(tx: TransactWrite, guards: tuple[Guard, ...]) -> None:
                 else GuardItem.version == guard.version)
 
 
-def moved(guards: tuple[Guard, ...]) -> bool:
-    """After a cancelled transaction: whether a guard moved since it was read."""
-    if not guards:
-        return False
-    now = read([g.key for g in guards])
-    return any(now[g.key][0] != g.version for g in guards)
+def check(guards: tuple[Guard, ...]) -> None:
+    """After a cancelled transaction: :class:`GuardChanged` if a guard moved since it was read."""
+    if guards:
+        now = read([g.key for g in guards])
+        if any(now[g.key][0] != g.version for g in guards):
+            raise GuardChanged("a guard moved since it was read")
