@@ -7,7 +7,11 @@ activity (1 point per purchase) and members, then:
    clients at once) as fast as the API takes them: events accepted per second; then how long
    the pipeline takes to process them all.
 2. **steady**: ``--rate`` events/s (batches of 10) for ``--duration`` seconds; then accept →
-   processed latency from each event's own ``accepted_at`` and ``processed_at``.
+   processed latency from each event's own ``accepted_at`` and ``processed_at``; and the CPU
+   each part of the stack used per steady event (DynamoDB Local's JVM, the stack process with
+   moto and the gateway, the containers), from ``/proc``, from the first steady send to the
+   last steady event processed. It says where the drain's time goes, and it compares two
+   versions of the code better than latency, which turns into a backlog once the cores are full.
 
 At the end every accepted event must be processed once: *lost* = accepted but not processed
 within a grace period; *duplicated* = points granted beyond one per event (member balances)
@@ -64,6 +68,32 @@ class Stack:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(30)
+
+
+def cpu_by_part(root: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each part of the stack: the stack process
+    (gateway, moto, pollers), DynamoDB Local's JVM, and the containers (API and queue
+    consumers), read from ``/proc`` for ``root`` and its descendants. Linux only ({} elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents, used, commands = {}, {}, {}
+    for pid in filter(str.isdigit, os.listdir("/proc") if os.path.isdir("/proc") else []):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            commands[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        parents[int(pid)], used[int(pid)] = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+    parts: dict[str, float] = {}
+    for pid in used:
+        ancestor = pid
+        while ancestor not in (root, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor != root:
+            continue
+        part = ("stack process" if pid == root else "DynamoDB Local" if b"DynamoDBLocal" in commands[pid]
+                else "containers")
+        parts[part] = parts.get(part, 0.0) + used[pid]
+    return parts
 
 
 def call(session, method, url, key, **kwargs):
@@ -184,6 +214,7 @@ def main() -> None:
         steady: list[str] = []
         if args.duration:
             session = requests.Session()
+            cpu_before = cpu_by_part(stack.process.pid)
             started = time.monotonic()
             n = 0
             while time.monotonic() - started < args.duration:
@@ -194,6 +225,12 @@ def main() -> None:
             print(f"steady: {len(steady)} events in {took:.0f} s = {len(steady) / took:.1f} events/s", flush=True)
             accepted += steady
             done, _ = wait_processed(stack, key, steady, grace=120)
+            cpu_after = cpu_by_part(stack.process.pid)
+            if cpu_after and done:  # from the first steady send to the last steady event processed
+                used = {part: cpu_after[part] - cpu_before.get(part, 0.0) for part in cpu_after}
+                print("steady: CPU per event " + ", ".join(
+                    f"{part} {1000 * used[part] / len(done):.1f} ms" for part in sorted(used))
+                    + f"; all {1000 * sum(used.values()) / len(done):.1f} ms", flush=True)
             latencies = sorted(parse(e["processed_at"]) - parse(e["accepted_at"])
                                for e in done.values() if e.get("processed_at"))
             if latencies:

@@ -20,6 +20,13 @@ from devstack.lambda_runtime import EventHandler, sqs_event
 
 log = logging.getLogger("devstack.sqs")
 
+# Long polling, as Lambda's pollers do (20 s, SQS's maximum). moto's receive waits on the
+# queue and answers as soon as a message is sent, so a longer wait delays nothing; it only
+# spares an idle queue's pollers a request (and moto a response) every second: 25 pollers
+# (five queues, five each) asking every second cost the stack process ~7 ms of CPU per event at
+# 10 events/s (BENCHMARKS.md). A stop does not wait for a poller's receive, only for its delivery.
+LONG_POLL_SECONDS = 20
+
 
 def failed_ids(reply: Any, batch: list[dict[str, Any]]) -> set[str]:
     """Message ids Lambda would return to the queue for this handler reply."""
@@ -38,11 +45,15 @@ def failed_ids(reply: Any, batch: list[dict[str, Any]]) -> set[str]:
 
 class QueuePoller(threading.Thread):
     def __init__(self, handler: EventHandler, queue_url: str, queue_arn: str, stop: threading.Event,
-                 pool: containers.Pool, wait_seconds: int = 1, index: int = 0) -> None:
+                 pool: containers.Pool, wait_seconds: int = LONG_POLL_SECONDS, index: int = 0) -> None:
         super().__init__(name=f"sqs:{handler.name}:{index}", daemon=True)
         self.handler, self.queue_url, self.queue_arn, self.pool = handler, queue_url, queue_arn, pool
         self.stop_event, self.wait_seconds = stop, wait_seconds
         self.invocations = 0
+        # A batch received and being handled: a stop waits for it. A poller still waiting on
+        # the queue is not waited for: once its receive returns it sees the stop and hands
+        # nothing to the (stopping) containers.
+        self.delivering = False
 
     def run(self) -> None:
         sqs = aws.client("sqs")
@@ -58,8 +69,15 @@ class QueuePoller(threading.Thread):
                 log.exception("receive failed on %s", self.queue_url)
                 self.stop_event.wait(1)
                 continue
-            if batch:
+            if not batch:
+                continue
+            self.delivering = True  # before the stop check: a stop that finds it False sees us return
+            try:
+                if self.stop_event.is_set():
+                    return  # stopping: the batch goes back to the queue after its visibility timeout
                 self.deliver(sqs, batch)
+            finally:
+                self.delivering = False
 
     def deliver(self, sqs, batch: list[dict[str, Any]]) -> set[str]:
         """Invoke the handler once for ``batch``; delete what succeeded; return failed ids."""

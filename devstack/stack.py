@@ -91,7 +91,7 @@ class LocalStack:
             if port:
                 processes.ensure_free(options.host, port, what)
         self.dynamodb = DynamoDBLocal(options.dynamodb_port or processes.free_port(),
-                                      options.state_dir / "dynamodb", logs / "dynamodb.log")
+                                      options.state_dir / "dynamodb", logs / "dynamodb.log", long_running=True)
         self.dynamodb.start()
         cognito.use_stable_ids()
         self.moto = MotoServer(options.moto_port)
@@ -198,7 +198,7 @@ class LocalStack:
             self.http.shutdown()
             self.http.server_close()
         deadline = time.monotonic() + 3
-        for thread in [*self.pollers, self.scheduler]:
+        for thread in [*(p for p in self.pollers if p.delivering), self.scheduler]:
             if thread is not None:
                 thread.join(timeout=max(0.1, deadline - time.monotonic()))
         for pool in self.pools:

@@ -142,3 +142,28 @@ def test_jobs_can_be_enqueued_by_name(local_aws, sqs):
     url = sqs.get_queue_url(QueueName=resources.JOBS.name)["QueueUrl"]
     bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
     assert {"job": "canary.ping", "args": {"id": "by-name"}} in bodies
+
+
+def test_a_stop_does_not_wait_for_a_long_poll_and_hands_no_batch_to_stopping_containers(local_aws, sqs):
+    _, url, arn, _ = make_queue(sqs, visibility=30)
+    calls = []
+
+    class Recording:
+        def call(self, fn, *args):
+            calls.append(args)
+            return None
+
+    stop = threading.Event()
+    poller = QueuePoller(EventHandler("h", "sqs", None, batch_size=10), url, arn, stop, Recording())
+    assert poller.wait_seconds == 20  # long polls, as Lambda's pollers
+    poller.start()
+    time.sleep(0.5)  # in its receive, waiting on the empty queue
+    assert not poller.delivering  # so a stop need not wait for it
+
+    stop.set()
+    sqs.send_message(QueueUrl=url, MessageBody="late")  # ends the long poll at once
+
+    poller.join(5)
+    assert not poller.is_alive()
+    assert calls == []  # received after the stop: not handed on
+    assert count(sqs, url) == 1  # and not deleted: it comes back after its visibility timeout
