@@ -93,10 +93,14 @@ class Ledger:
         return self._commit(Transfer(transfer_id, member_account(member_id), model.REDEMPTION, amount,
                                      Code.REDEEM, reference, pending=True, metadata=metadata))
 
-    def post(self, transfer_id: str, hold_id: str, amount: int | None = None) -> Transfer:
+    def post(self, transfer_id: str, hold_id: str, amount: int | None = None, *,
+             hold: Transfer | None = None) -> Transfer:
         """Post all of a hold or part of it (the rest is released). Posts and voids carry
-        their hold's brand, so a brand's history shows its own redemptions' steps only."""
-        hold = self._pending(hold_id)
+        their hold's brand, so a brand's history shows its own redemptions' steps only.
+        ``hold``: the hold as this caller just committed it, which spares reading it again (the
+        store still checks, in the post's own read and transaction, that it is pending)."""
+        if hold is None or hold.id != hold_id or not hold.pending:
+            hold = self._pending(hold_id)
         return self._commit(Transfer(transfer_id, hold.debit, hold.credit, hold.amount if amount is None else amount,
                                      hold.code, hold.reference, post_pending_id=hold_id, metadata=_brand(hold)))
 

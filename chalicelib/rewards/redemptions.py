@@ -87,36 +87,39 @@ def redeem(member_id: str, reward_id: str, key: str, now: datetime) -> Redemptio
                                 hold_id=f"{redemption_id}:hold")
     if item is None:
         return redeem(member_id, reward_id, key, now)  # a concurrent retry put it first
-    return resume(item, now)
+    return resume(item, now, reward=reward)
 
 
-def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False) -> RedemptionItem:
+def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False,
+           reward: RewardItem | None = None) -> RedemptionItem:
     """Take the redemption as far as it goes. ``abandon`` (the sweeper): a pending one is failed
-    and its hold voided rather than claimed."""
+    and its hold voided rather than claimed. ``reward``: as the caller just read it (else the
+    claim reads it)."""
     if item.status in ("fulfilled", "failed", "cancelled"):
         return item
-    reward = None  # read by the claim, reused for the message (else read when resuming a claimed one)
+    held = None  # the hold this call made: the post need not read it again
     if item.status == "pending":
         if abandon:
             return _fail(item, "abandoned", now)
         try:
-            _ledger().hold(item.hold_id, item.member_id, int(item.cost_points), reference=item.redemption_id,
-                           metadata=(("brand_id", item.brand_id), ("reward_id", item.reward_id)))
+            held = _ledger().hold(item.hold_id, item.member_id, int(item.cost_points), reference=item.redemption_id,
+                                  metadata=(("brand_id", item.brand_id), ("reward_id", item.reward_id)))
         except model.InsufficientPoints as e:
             _fail(item, "insufficient_points", now, hold=False)
             raise errors.Conflict("Not enough points for this reward.", code="insufficient_points",
                                   details={**e.details, "redemption_id": item.redemption_id}) from None
         try:
-            reward = _claim(item, now)
+            reward, mine = _claim(item, now, reward)
         except (OutOfStock, LimitReached) as e:
             _fail(item, e.code, now)
             raise
-        store.refresh(item)
-        if item.status == "failed":  # the sweeper gave up on it meanwhile: release what this call held
-            _void(item)
-            return item
+        if not mine:  # someone else moved it on: see where it stands
+            store.refresh(item)
+            if item.status == "failed":  # the sweeper gave up on it meanwhile: release what this call held
+                _void(item)
+                return item
     if item.status == "claimed":
-        transfer = _ledger().post(f"{item.redemption_id}:post", item.hold_id)
+        transfer = _ledger().post(f"{item.redemption_id}:post", item.hold_id, hold=held)
         # published before the record: a retry publishes it again
         _notify(catalogue.RedemptionFulfilled, item, reward or catalog.get(item.reward_id), now,
                 transfer_id=transfer.id)
@@ -161,11 +164,13 @@ def _fail(item: RedemptionItem, reason: str, now: datetime, *, hold: bool = True
     return item
 
 
-def _claim(item: RedemptionItem, now: datetime) -> RewardItem:
+def _claim(item: RedemptionItem, now: datetime, reward: RewardItem | None = None) -> tuple[RewardItem, bool]:
     """Stock, a code and the per-member count, with the redemption marked claimed: one
     transaction, retried on another code when a concurrent redemption took the one picked.
-    Returns the reward as read for the claim."""
-    reward = catalog.get(item.reward_id)
+    Returns the reward as read for the claim, and whether this call claimed it (the item then
+    holds what was written) or a concurrent resume of the same redemption moved it on first.
+    ``reward``: as just read by the caller (the transaction checks the stock itself)."""
+    reward = reward or catalog.get(item.reward_id)
     fulfilment = reward.definition.get("fulfilment")
     for _ in range(CLAIM_ATTEMPTS):
         code = None
@@ -177,10 +182,10 @@ def _claim(item: RedemptionItem, now: datetime) -> RewardItem:
             code = codes.generate()
         if store.claim(item, reward, code, now):
             _signal_low_stock(reward)
-            return reward
+            return reward, True
         current = find(item.redemption_id)
         if current is not None and current.status != "pending":
-            return reward  # claimed by a concurrent resume of this same redemption
+            return reward, False  # claimed (or failed) by a concurrent resume of this same redemption
         reward = catalog.get(item.reward_id)
         left = catalog.stock_left(reward)
         if left is not None and left <= 0:

@@ -166,16 +166,18 @@ def claim(item: RedemptionItem, reward: RewardItem, code: str | None, now: datet
             tx.update(item, actions=actions, condition=RedemptionItem.status == "pending")
     except TransactWriteError:
         return False
+    item.status, item.updated_at = "claimed", now  # as written: no read back needed
+    if code:
+        item.voucher_code = code
     return True
 
 
 def _settle(item: RedemptionItem, status: str, detail, now: datetime, allowed: tuple[str, ...]) -> None:
-    """``status`` (from one of ``allowed``) with its ``detail``, out of the sweeper's index; then
-    the item is read again."""
+    """``status`` (from one of ``allowed``) with its ``detail``, out of the sweeper's index. The
+    item then holds the whole item as written (UpdateItem returns it), with no read after."""
     item.update(actions=[RedemptionItem.status.set(status), detail, RedemptionItem.updated_at.set(now),
                          RedemptionItem.gsi4pk.remove(), RedemptionItem.gsi4sk.remove()],
                 condition=RedemptionItem.status.is_in(*allowed))
-    refresh(item)
 
 
 def mark_fulfilled(item: RedemptionItem, transfer_id: str, now: datetime) -> None:

@@ -303,3 +303,37 @@ def test_a_big_upload_counts_every_code_and_a_second_upload_waits_its_turn(local
     assert raised.value.code == "upload_in_progress"
     held.update(actions=[RewardItem.uploading.set(datetime.now(UTC) - timedelta(minutes=6))])  # it crashed
     assert pools.upload(brand_id, reward.reward_id, ["X"], datetime.now(UTC))["added"] == 1
+
+
+def test_a_redemption_reads_nothing_twice(local_aws):
+    """The reward is read once, the claim and the settle are not read back (the claim's
+    transaction says what it wrote, UpdateItem returns the item), the post does not read the
+    hold this call just made: 11 DynamoDB requests for a reward with no stock, tier or limit
+    (15 before)."""
+    import botocore.client
+
+    from chalicelib.rewards import catalog, redemptions
+
+    brand_id = brand()
+    reward = catalog.create(brand_id, {"name": "Mug", "cost_points": 30, "fulfilment": "generated_code"}, NOW)
+    member = funded_member(brand_id, 100)
+    calls = []
+    real = botocore.client.BaseClient._make_api_call
+
+    def counted(client, operation, params):
+        if client.meta.service_model.service_name == "dynamodb":
+            calls.append((operation, params.get("Key") or params.get("TableName")))
+        return real(client, operation, params)
+
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", counted):
+        done = redemptions.redeem(member, reward.reward_id, "once", NOW)
+
+    assert done.status == "fulfilled"
+    assert done.voucher_code
+    assert (book(member).posted, book(member).debits_pending) == (70, 0)
+    stored = redemptions.find(done.redemption_id)
+    assert (stored.status, stored.voucher_code) == ("fulfilled", done.voucher_code)
+    assert stored.transfer_id == done.transfer_id
+    gets = [key for operation, key in calls if operation == "GetItem"]
+    assert len(gets) == len({str(k) for k in gets}), calls  # no item read twice
+    assert len(calls) <= 11, calls
