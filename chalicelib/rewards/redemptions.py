@@ -18,6 +18,7 @@ sweeper; one left ``claimed`` is posted. No path spends points twice or loses th
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import bootstrap, config, errors
@@ -28,6 +29,8 @@ from chalicelib.members import store as members
 from chalicelib.rewards import catalog, codes, store
 from chalicelib.store.rewards import RedemptionItem, RewardItem
 from chalicelib.tiers import service as tiers
+
+log = logging.getLogger(__name__)
 
 CLAIM_ATTEMPTS = 24
 SWEEP_AFTER = timedelta(minutes=15)
@@ -95,28 +98,33 @@ def resume(item: RedemptionItem, now: datetime, *, abandon: bool = False,
     """Take the redemption as far as it goes. ``abandon`` (the sweeper): a pending one is failed
     and its hold voided rather than claimed. ``reward``: as the caller just read it (else the
     claim reads it)."""
+    if item.status == "failed" and item.gsi4pk is not None:  # failed, hold not yet released (a crash)
+        _release(item)
     if item.status in ("fulfilled", "failed", "cancelled"):
         return item
     held = None  # the hold this call made: the post need not read it again
     if item.status == "pending":
         if abandon:
-            return _fail(item, "abandoned", now)
+            _fail(item, "abandoned", now)
+            return resume(item, now) if item.status == "claimed" else item
         try:
             held = _ledger().hold(item.hold_id, item.member_id, int(item.cost_points), reference=item.redemption_id,
                                   metadata=(("brand_id", item.brand_id), ("reward_id", item.reward_id)))
         except model.InsufficientPoints as e:
-            _fail(item, "insufficient_points", now, hold=False)
+            if not _fail(item, "insufficient_points", now, hold=False):
+                return resume(item, now)  # a concurrent resume held the points and claimed it
             raise errors.Conflict("Not enough points for this reward.", code="insufficient_points",
                                   details={**e.details, "redemption_id": item.redemption_id}) from None
         try:
             reward, mine = _claim(item, now, reward)
         except (OutOfStock, LimitReached) as e:
-            _fail(item, e.code, now)
+            if not _fail(item, e.code, now):
+                return resume(item, now)  # a concurrent resume of the same redemption claimed it
             raise
         if not mine:  # someone else moved it on: see where it stands
             store.refresh(item)
             if item.status == "failed":  # the sweeper gave up on it meanwhile: release what this call held
-                _void(item)
+                _release(item)
                 return item
     if item.status == "claimed":
         transfer = _ledger().post(f"{item.redemption_id}:post", item.hold_id, hold=held)
@@ -157,11 +165,23 @@ def _void(item: RedemptionItem) -> None:
         _ledger().void(f"{item.redemption_id}:void", item.hold_id)
 
 
-def _fail(item: RedemptionItem, reason: str, now: datetime, *, hold: bool = True) -> RedemptionItem:
+def _fail(item: RedemptionItem, reason: str, now: datetime, *, hold: bool = True) -> bool:
+    """Fail a pending redemption, then release its hold. In this order: once it is ``failed``
+    no claim can follow (the claim is conditioned on ``pending``), and until its hold is
+    released it stays in the sweeper's index, so a crash in between is finished by a retry or
+    the sweeper (voiding is idempotent). The other order could leave a redemption ``pending``
+    with its hold voided, which a retry would then claim and never post. False: it was claimed
+    meanwhile (by a concurrent resume of the same redemption); nothing is released."""
+    if not store.mark_failed(item, reason, now):
+        return False
+    _release(item, hold=hold)
+    return True
+
+
+def _release(item: RedemptionItem, *, hold: bool = True) -> None:
     if hold:
         _void(item)
-    store.mark_failed(item, reason, now)
-    return item
+    store.mark_released(item)
 
 
 def _claim(item: RedemptionItem, now: datetime, reward: RewardItem | None = None) -> tuple[RewardItem, bool]:
@@ -248,7 +268,12 @@ def sweep(now: datetime, older_than: timedelta = SWEEP_AFTER) -> int:
     settled = 0
     for redemption_id in store.unsettled(now - older_than):
         item = find(redemption_id)
-        if item is not None:
+        if item is None:
+            continue
+        try:
             resume(item, now, abandon=True)
-            settled += 1
+        except Exception:  # one that cannot be settled now must not stop the others
+            log.exception("redemption %s could not be settled; the next sweep tries again", redemption_id)
+            continue
+        settled += 1
     return settled

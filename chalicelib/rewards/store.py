@@ -172,12 +172,14 @@ def claim(item: RedemptionItem, reward: RewardItem, code: str | None, now: datet
     return True
 
 
-def _settle(item: RedemptionItem, status: str, detail, now: datetime, allowed: tuple[str, ...]) -> None:
-    """``status`` (from one of ``allowed``) with its ``detail``, out of the sweeper's index. The
-    item then holds the whole item as written (UpdateItem returns it), with no read after."""
-    item.update(actions=[RedemptionItem.status.set(status), detail, RedemptionItem.updated_at.set(now),
-                         RedemptionItem.gsi4pk.remove(), RedemptionItem.gsi4sk.remove()],
-                condition=RedemptionItem.status.is_in(*allowed))
+def _settle(item: RedemptionItem, status: str, detail, now: datetime, allowed: tuple[str, ...], *,
+            settled: bool = True) -> None:
+    """``status`` (from one of ``allowed``) with its ``detail``, and out of the sweeper's index
+    unless ``settled`` is False. The item then holds the whole item as written (UpdateItem
+    returns it), with no read after."""
+    actions = [RedemptionItem.status.set(status), detail, RedemptionItem.updated_at.set(now)]
+    actions += [RedemptionItem.gsi4pk.remove(), RedemptionItem.gsi4sk.remove()] if settled else []
+    item.update(actions=actions, condition=RedemptionItem.status.is_in(*allowed))
 
 
 def mark_fulfilled(item: RedemptionItem, transfer_id: str, now: datetime) -> None:
@@ -185,9 +187,24 @@ def mark_fulfilled(item: RedemptionItem, transfer_id: str, now: datetime) -> Non
     _settle(item, "fulfilled", RedemptionItem.transfer_id.set(transfer_id), now, ("claimed", "fulfilled"))
 
 
-def mark_failed(item: RedemptionItem, reason: str, now: datetime) -> None:
-    """``failed`` with its reason."""
-    _settle(item, "failed", RedemptionItem.reason.set(reason), now, ("pending", "failed"))
+def mark_failed(item: RedemptionItem, reason: str, now: datetime) -> bool:
+    """``failed`` with its reason (on condition it is ``pending``: no claim can follow), still
+    in the sweeper's index until :func:`mark_released` says its hold is released. False: it
+    was claimed meanwhile (nothing written; the item is read again)."""
+    try:
+        _settle(item, "failed", RedemptionItem.reason.set(reason), now, ("pending", "failed"), settled=False)
+    except UpdateError as e:
+        if e.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        refresh(item)
+        return False
+    return True
+
+
+def mark_released(item: RedemptionItem) -> None:
+    """A failed redemption's hold is released: out of the sweeper's index."""
+    item.update(actions=[RedemptionItem.gsi4pk.remove(), RedemptionItem.gsi4sk.remove()],
+                condition=RedemptionItem.status == "failed")
 
 
 def mark_cancelled(item: RedemptionItem, reward: RewardItem, reversal_id: str, now: datetime) -> bool:

@@ -46,7 +46,7 @@ def test_jobs_queue_delivers_to_the_real_handler_and_failures_go_to_the_dlq(loca
     handler = EventHandler("process_jobs", "sqs", app.process_jobs, queue="x", batch_size=10)
     stop = threading.Event()
     pool = containers.Pool("jobs", 1)  # a real container: a spawned interpreter importing app
-    poller = QueuePoller(handler, url, arn, stop, pool)
+    poller = QueuePoller(handler, url, arn, stop, pool, wait_seconds=1)  # a stop is seen within a second
     poller.start()
     try:
         good = str(uuid.uuid4())

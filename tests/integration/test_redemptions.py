@@ -337,3 +337,70 @@ def test_a_redemption_reads_nothing_twice(local_aws):
     gets = [key for operation, key in calls if operation == "GetItem"]
     assert len(gets) == len({str(k) for k in gets}), calls  # no item read twice
     assert len(calls) <= 11, calls
+
+
+def _stale_pending(cost: int = 25, key: str = "k"):
+    """A member with 100 points and a redemption left ``pending`` an hour ago with its hold made
+    (the process died before the claim)."""
+    from chalicelib.rewards import catalog, redemptions
+
+    brand_id = brand()
+    reward = catalog.create(brand_id, {"name": "Pen", "cost_points": cost, "fulfilment": "generated_code",
+                                       "stock": 5}, NOW)
+    member = funded_member(brand_id, 100)
+    with mock.patch.object(redemptions, "_claim", side_effect=ConnectionError("died")), \
+            pytest.raises(ConnectionError):
+        redemptions.redeem(member, reward.reward_id, key, datetime.now(UTC) - timedelta(hours=1))
+    return member, reward
+
+
+@pytest.mark.parametrize("finished_by", ["retry", "sweeper"])
+def test_a_crash_between_failing_and_releasing_the_hold_is_finished_and_never_claimed(local_aws, finished_by):
+    """The sweeper fails a redemption before it releases its hold: a crash in between leaves it
+    failed (so nothing can claim it) and still in the sweeper's index, and a retry or the next
+    sweep releases the points. (Releasing first could leave it pending with its hold voided,
+    which a retry would claim and never post.)"""
+    from chalicelib.rewards import catalog, redemptions
+
+    member, reward = _stale_pending()
+    with mock.patch.object(redemptions, "_void", side_effect=ConnectionError("died before the void")):
+        assert redemptions.sweep(datetime.now(UTC)) == 0  # logged, left for the next sweep
+
+    (item,) = redemptions.member_redemptions(member, 10)[0]
+    assert (item.status, item.reason) == ("failed", "abandoned")
+    assert book(member).debits_pending == 25  # still held
+
+    if finished_by == "retry":
+        again = redemptions.redeem(member, reward.reward_id, "k", NOW)
+        assert again.status == "failed"
+    else:
+        assert redemptions.sweep(datetime.now(UTC)) == 1
+    assert redemptions.sweep(datetime.now(UTC)) == 0  # settled: out of the sweeper's index
+
+    assert (book(member).posted, book(member).debits_pending) == (100, 0)
+    assert int(catalog.get(reward.reward_id).claimed) == 0  # never claimed: no stock, no code used
+    (item,) = redemptions.member_redemptions(member, 10)[0]
+    assert (item.status, item.voucher_code) == ("failed", None)
+
+
+def test_one_redemption_the_sweeper_cannot_settle_does_not_stop_the_others(local_aws):
+    from chalicelib.rewards import redemptions
+
+    first, _ = _stale_pending(key="a")
+    second, _ = _stale_pending(key="b")
+    real = redemptions.resume
+    stuck = redemptions.member_redemptions(first, 10)[0][0].redemption_id
+
+    def resume(item, now, **kwargs):
+        if item.redemption_id == stuck:
+            raise ConnectionError("this one cannot be settled now")
+        return real(item, now, **kwargs)
+
+    with mock.patch.object(redemptions, "resume", resume):
+        assert redemptions.sweep(datetime.now(UTC)) == 1
+
+    assert redemptions.member_redemptions(second, 10)[0][0].status == "failed"
+    assert book(second).debits_pending == 0
+    assert redemptions.member_redemptions(first, 10)[0][0].status == "pending"  # the next sweep's
+    assert redemptions.sweep(datetime.now(UTC)) == 1
+    assert book(first).debits_pending == 0
