@@ -46,7 +46,7 @@ def test_jobs_queue_delivers_to_the_real_handler_and_failures_go_to_the_dlq(loca
     handler = EventHandler("process_jobs", "sqs", app.process_jobs, queue="x", batch_size=10)
     stop = threading.Event()
     pool = containers.Pool("jobs", 1)  # a real container: a spawned interpreter importing app
-    poller = QueuePoller(handler, url, arn, stop, pool, wait_seconds=1)  # a stop is seen within a second
+    poller = QueuePoller(handler, url, arn, stop, pool)
     poller.start()
     try:
         good = str(uuid.uuid4())
@@ -154,8 +154,8 @@ def test_a_stop_does_not_wait_for_a_long_poll_and_hands_no_batch_to_stopping_con
             return None
 
     stop = threading.Event()
-    poller = QueuePoller(EventHandler("h", "sqs", None, batch_size=10), url, arn, stop, Recording())
-    assert poller.wait_seconds == 20  # long polls, as Lambda's pollers
+    poller = QueuePoller(EventHandler("h", "sqs", None, batch_size=10), url, arn, stop, Recording(),
+                         wait_seconds=20)  # a long poll, as Lambda's pollers
     poller.start()
     time.sleep(0.5)  # in its receive, waiting on the empty queue
     assert not poller.delivering  # so a stop need not wait for it
