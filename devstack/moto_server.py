@@ -71,7 +71,8 @@ def faster_events() -> None:
     moto 5.2 renders every target's input (``EventTemplateParser.parse``) through
     ``jsonpath_ng.ext.parse``, which builds a new PLY parser, its LR tables included, for every
     path of every target of every event put: at 20 events/s, with each domain event going to
-    three or four queues, that was about a fifth of the stack process's CPU. The parsed
+    three or four queues, that was over a third of the stack process's busy time (py-spy,
+    BENCHMARKS.md). The parsed
     expression holds no state of the event it is matched against, so one per distinct path
     serves every event. Idempotent.
     """

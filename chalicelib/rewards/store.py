@@ -188,7 +188,7 @@ def mark_fulfilled(item: RedemptionItem, transfer_id: str, now: datetime) -> Non
 
 
 def mark_failed(item: RedemptionItem, reason: str, now: datetime) -> bool:
-    """``failed`` with its reason (on condition it is ``pending``: no claim can follow), still
+    """``failed`` with its reason (on condition it is ``pending``, or failed already: no claim can follow), still
     in the sweeper's index until :func:`mark_released` says its hold is released. False: it
     was claimed meanwhile (nothing written; the item is read again)."""
     try:
