@@ -30,7 +30,8 @@ process_events = app.on_sqs_message(queue=EVENTS.name, batch_size=EVENTS.batch_s
 # One function per consumer of domain events, each on its own queue (chalicelib.resources.CONSUMERS):
 # consume_leaderboard, consume_analytics, consume_tiers...
 for _spec in bootstrap.consumer_specs():
-    globals()[_spec.handler] = app.on_sqs_message(queue=_spec.queue.name, batch_size=_spec.batch_size)(
+    globals()[_spec.handler] = app.on_sqs_message(queue=_spec.queue.name, batch_size=_spec.batch_size,
+                                                  maximum_batching_window_in_seconds=_spec.batching_window)(
         consumers.handler(_spec, functools.partial(bootstrap.consumer, _spec.name)))
 sweep_events = app.schedule(schedules.SWEEP_RATE)(events.sweep_events)
 sweep_redemptions = app.schedule(schedules.SWEEP_RATE)(schedules.sweep_redemptions)

@@ -17,7 +17,8 @@ class QueueSpec:
 
     ``visibility_timeout`` must exceed the consuming function's timeout (AWS advises 6x);
     after ``max_receive_count`` failed receives a message moves to the DLQ, where it stays
-    ``dlq_retention`` seconds for inspection and redrive.
+    ``dlq_retention`` seconds for inspection and redrive. ``batching_window``: seconds Lambda
+    may gather messages before it calls the function with fewer than ``batch_size`` (0: at once).
     """
 
     logical_name: str
@@ -27,6 +28,7 @@ class QueueSpec:
     retention: int = 4 * 24 * 3600
     dlq_retention: int = 14 * 24 * 3600
     batch_size: int = 10
+    batching_window: int = 0
     function_timeout: int = 30
 
     @property
@@ -95,12 +97,14 @@ class ConsumerSpec:
     tables: tuple[str, ...]
     publishes: bool = False
     batch_size: int = 10
+    batching_window: int = 0
     max_receive_count: int = 5
 
     @property
     def queue(self) -> QueueSpec:
         return QueueSpec(f"{self.name}-inbox", f"Domain events for the {self.name} consumer: {self.purpose}",
-                         batch_size=self.batch_size, max_receive_count=self.max_receive_count)
+                         batch_size=self.batch_size, batching_window=self.batching_window,
+                         max_receive_count=self.max_receive_count)
 
     @property
     def handler(self) -> str:
@@ -117,11 +121,13 @@ class ConsumerSpec:
 # The consumer table: adding a consumer is a module, a line here and a line in
 # chalicelib.bootstrap.CONSUMERS (the tests check that both name the same consumers).
 CONSUMERS: tuple[ConsumerSpec, ...] = (
+    # The leaderboard and analytics apply a batch in shared transactions (a page of bucket
+    # counts, a day's counters written once a batch): a second of gathering fills their batches.
     ConsumerSpec("leaderboard", "members' scores on the boards.", ("points.earned", "points.reversed"),
-                 tables=("standings",)),
+                 tables=("standings",), batching_window=1),
     ConsumerSpec("analytics", "the brands' daily counters.",
                  ("points.earned", "event.processed", "event.failed", "points.reversed", "points.adjusted",
-                  "redemption.fulfilled", "redemption.cancelled"), tables=("analytics",)),
+                  "redemption.fulfilled", "redemption.cancelled"), tables=("analytics",), batching_window=1),
     ConsumerSpec("tiers", "members' standings: upgrades recorded, lapses scheduled, tier.* events.",
                  ("points.earned", "points.reversed"), tables=("standings", "ledger"), publishes=True),
 )

@@ -39,6 +39,7 @@ class EventHandler:
     handler: Callable[[dict, Any], Any]
     queue: str | None = None
     batch_size: int = 10
+    batching_window: int = 0  # seconds a poller may gather messages before it calls the handler
     schedule: str | None = None
 
 
@@ -54,7 +55,8 @@ def event_handlers(chalice_app) -> list[EventHandler]:
         kind = type(source).__name__
         if kind == "SQSEventConfig":
             found.append(EventHandler(source.name, "sqs", resolve(source.handler_string),
-                                      queue=source.queue, batch_size=source.batch_size))
+                                      queue=source.queue, batch_size=source.batch_size,
+                                      batching_window=source.maximum_batching_window_in_seconds))
         elif kind == "ScheduledEventConfig":
             expression = source.schedule_expression
             if not isinstance(expression, str):

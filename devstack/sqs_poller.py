@@ -1,7 +1,8 @@
 """Drains an SQS queue into its Lambda handler, with Lambda's event-source semantics.
 
 Several batches at once per queue (each poller one; Lambda starts with five), each in one of
-the handler's containers (:mod:`devstack.containers`). Batches of up to ``batch_size``; a
+the handler's containers (:mod:`devstack.containers`). Batches of up to ``batch_size``,
+gathered for up to the handler's batching window (``MaximumBatchingWindowInSeconds``); a
 handler that raises fails the whole batch; a reply with ``batchItemFailures`` fails just those
 records (as with ReportBatchItemFailures on); failed messages are left alone, so they come
 back after the queue's visibility timeout and, after ``maxReceiveCount`` receives, SQS's
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from chalicelib import aws
@@ -75,9 +77,27 @@ class QueuePoller(threading.Thread):
             try:
                 if self.stop_event.is_set():
                     return  # stopping: the batch goes back to the queue after its visibility timeout
-                self.deliver(sqs, batch)
+                self.deliver(sqs, self.gather(sqs, batch))
             finally:
                 self.delivering = False
+
+    def gather(self, sqs, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Lambda's batching window: from the first message, keep receiving until the batch is
+        full or the handler's ``batching_window`` has passed (a receive that waits for a message
+        may end up to a second after it, never later)."""
+        window = self.handler.batching_window
+        deadline = time.monotonic() + window
+        while window and len(batch) < self.handler.batch_size and time.monotonic() < deadline:
+            if self.stop_event.is_set():
+                break
+            try:
+                batch += sqs.receive_message(
+                    QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, self.handler.batch_size - len(batch)),
+                    WaitTimeSeconds=1, AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            except Exception:
+                log.exception("receive failed on %s; delivering the %d gathered", self.queue_url, len(batch))
+                break
+        return batch
 
     def deliver(self, sqs, batch: list[dict[str, Any]]) -> set[str]:
         """Invoke the handler once for ``batch``; delete what succeeded; return failed ids."""

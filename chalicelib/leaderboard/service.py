@@ -1,8 +1,10 @@
 """The leaderboard: a consumer of domain events over its store (:mod:`.store`), plain Python.
 
 Each points.earned / points.reversed event moves the member's score on six boards (program
-and brand, each by week, month and all time) and the bucket counts, in one transaction
-conditioned on the scores read: exactly once, and exact. Rank: one BatchGet (own score + every
+and brand, each by week, month and all time) and the bucket counts, in a transaction
+conditioned on the scores read, with the event's applied marker: exactly once, and exact. A
+batch's events share their transactions (:func:`apply_all`), so a page of bucket counts is
+written once a batch, not once an event. Rank: one BatchGet (own score + every
 bucket page) and one Query (exact scores ahead within the own bucket). Top N: one Query and one
 BatchGet of the names.
 """
@@ -12,11 +14,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib import config
+from chalicelib import config, ids
 from chalicelib.bus.catalogue import DomainEvent, PointsEarned, PointsReversed
 from chalicelib.bus.consumer import Consumer, scratch
 from chalicelib.leaderboard import model, store
 
+MAX_ITEMS = 100  # a transaction's limit
 SCORES = "leaderboard.scores"  # consumer scratch(): (board, member) -> points (None: no item) as read for the batch
 
 
@@ -24,7 +27,7 @@ def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: dateti
     """Move the member's score by ``delta`` on every board the earning counts on, once per
     ``message_id``. Scores never go below 0. Returns False if the message was counted before."""
     pairs = [(board, member_id) for board in model.boards(brand_id, at, config.program_timezone())]
-    read_ahead = scratch().get(SCORES)  # the batch's scores, read at once (prefetch)
+    read_ahead = scratch().get(SCORES)  # the batch's scores, read at once (apply_all)
     new: dict[tuple[str, str], int] = {}
 
     def moves() -> list[store.Move]:
@@ -42,27 +45,71 @@ def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: dateti
     return done
 
 
-def prefetch(events: list[PointsEarned | PointsReversed]) -> set[str]:
-    """Read the scores of every member of a batch on every board their events move, in one
-    strongly consistent BatchGet (not one per event): :func:`apply` starts from these, and
-    reads again only if its transaction is refused (it is conditioned on the scores read, so a
-    stale read can cost a retry, never a wrong score). Handles no event by itself."""
+def apply_all(events: list[PointsEarned | PointsReversed]) -> set[str]:
+    """The batch form: apply a batch's events in as few transactions as fit (at most
+    :data:`MAX_ITEMS` items each; one for a batch of ten): every event's marker, one score
+    update per (board, member) for all of the member's events in it, and each board's bucket
+    counts summed into one update per page instead of one per event. The scores come from one
+    strongly consistent BatchGet, and each update is conditioned on them, so a stale read or a
+    concurrent transaction cancels the transaction, never counts wrong. Returns the ids applied;
+    the others (a transaction cancelled: an event applied before, a score that moved, a
+    conflict) go through :func:`apply` one by one, starting from the scores read here."""
     zone = config.program_timezone()
-    pairs = {(board, event.member_id) for event in events for board in model.boards(event.brand_id, event.at, zone)}
-    if pairs and len(pairs) <= 100:
-        scratch()[SCORES] = store.scores(pairs)
-    return set()
+    unique: dict[str, PointsEarned | PointsReversed] = {}
+    for event in events:
+        unique.setdefault(event.id, event)  # a message twice in one batch counts once
+    boards = {event_id: model.boards(event.brand_id, event.at, zone) for event_id, event in unique.items()}
+    pairs = {(board, event.member_id) for event_id, event in unique.items() for board in boards[event_id]}
+    if not pairs or len(pairs) > 100:  # one BatchGet's worth; else each event reads its own
+        return set()
+    stored = store.scores(pairs)
+    scratch()[SCORES] = stored
+    by_member: dict[str, list[PointsEarned | PointsReversed]] = {}
+    for event in unique.values():
+        by_member.setdefault(event.member_id, []).append(event)
+
+    def plan(members: list[str]) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int]]:
+        new: dict[tuple[str, str], int] = {}
+        markers = {}
+        for member in members:
+            for event in by_member[member]:
+                markers[event.id] = event.at
+                for board in boards[event.id]:
+                    pair = (board, member)
+                    new[pair] = max(0, new.get(pair, stored[pair] or 0) + _delta(event))
+        moves = [(board, member, stored[(board, member)], points) for (board, member), points in new.items()]
+        return store.transaction(markers, moves, ids.shard_of(next(iter(markers)), store.HIST_SHARDS)), new
+
+    applied: set[str] = set()
+
+    def commit(members: list[str]) -> None:
+        items, new = plan(members)
+        if members and len(items) <= MAX_ITEMS and store.commit(items):
+            stored.update(new)
+            applied.update(event.id for member in members for event in by_member[member])
+
+    group: list[str] = []
+    for member in by_member:  # a member's events stay in one transaction: its scores move once
+        if group and len(plan([*group, member])[0]) > MAX_ITEMS:
+            commit(group)
+            group = []
+        group.append(member)
+    commit(group)
+    return applied
+
+
+def _delta(event: PointsEarned | PointsReversed) -> int:
+    return event.points if isinstance(event, PointsEarned) else -event.points
 
 
 def _moved(event: PointsEarned | PointsReversed) -> None:
-    delta = event.points if isinstance(event, PointsEarned) else -event.points
-    apply(event.id, event.member_id, event.brand_id, delta, event.at)
+    apply(event.id, event.member_id, event.brand_id, _delta(event), event.at)
 
 
 def consumer() -> Consumer:
     """The leaderboard as a consumer of domain events (see chalicelib.bootstrap)."""
     handlers: dict[type[DomainEvent], Any] = {PointsEarned: _moved, PointsReversed: _moved}
-    return Consumer("leaderboard", handlers, prepare=prefetch)
+    return Consumer("leaderboard", handlers, prepare=apply_all)
 
 
 def set_name(member_id: str, display_name: str | None) -> dict[str, Any]:

@@ -6,7 +6,9 @@ Items (see :mod:`chalicelib.leaderboard.model` for boards and buckets):
   the ``ranking`` index keys (``RANK#<board>``, ``<points, 13 digits>#<member>``, keys only):
   top N is one Query.
 - ``LBHIST#<board>#<shard> / P<page>`` — members per score bucket (attributes ``b<bucket>``),
-  8 shards by member so no single item takes every update.
+  on 8 shards so no single item takes every update: a message applied alone writes its
+  member's shard, a batch applied at once one shard chosen by its first message (a rank sums
+  the shards, so any shard is right).
 - ``LBX#<board>#<bucket> / <points>`` — members per exact score within a wide bucket.
 - ``LBNAME#<member> / NAME`` — the name the member shows (absent: anonymised).
 - ``APPLIED#<event id> / APPLIED`` — a domain event already counted (kept 14 days, longer
@@ -91,19 +93,40 @@ def apply_once(message_id: str, at: datetime, moves: Callable[[], list[Move]]) -
     conditioned on the points it was read at. False: the message was applied before. A refused
     condition calls ``moves()`` again (from fresh reads)."""
     def build() -> list[dict[str, Any]]:
-        items = [applied.marker(_table(), message_id, at)]
-        for move in moves():
-            items += _changes(*move)
-        return items
+        current = moves()
+        # the member's shard: one member's messages never contend with another's on a page
+        return transaction({message_id: at}, current, shard_of(current[0][1]) if current else 0)
 
     return applied.apply_once(build, "The member's scores kept moving; the message will be retried.")
 
 
-def _changes(board: str, member_id: str, old: int | None, new: int) -> list[dict[str, Any]]:
-    """The transaction items that take the member from ``old`` to ``new`` points on ``board``."""
-    before = old or 0
-    if new == before and old is not None:
-        return []
+def transaction(markers: dict[str, datetime], moves: list[Move], shard: int) -> list[dict[str, Any]]:
+    """The items of one transaction that applies several messages at once: each message's
+    marker, one update per (board, member) from its points before the first message to its
+    points after the last, and the bucket counts summed over every move (pages on ``shard``)."""
+    items = [applied.marker(_table(), message_id, at) for message_id, at in markers.items()]
+    counts = Counts()
+    for move in moves:
+        if _changes(move):
+            items.append(_score_update(*move))
+            counts.move(move)
+    return items + counts.updates(shard)
+
+
+def commit(items: list[dict[str, Any]]) -> bool:
+    """One attempt at a :func:`transaction`. False: cancelled (a message applied before, a score
+    moved since it was read, a conflict), and nothing was written."""
+    return applied.commit_if_new(items)
+
+
+def _changes(move: Move) -> bool:
+    _, _, old, new = move
+    return old is None or new != old
+
+
+def _score_update(board: str, member_id: str, old: int | None, new: int) -> dict[str, Any]:
+    """The member's points on ``board`` from ``old`` (None: no item yet) to ``new``, conditioned
+    on ``old``; while above 0 the item carries its ``ranking`` index keys."""
     score: dict[str, Any] = {"TableName": _table(), "Key": score_key(board, member_id),
                              "ExpressionAttributeValues": {":new": {"N": str(new)}}}
     if new > 0:
@@ -117,25 +140,41 @@ def _changes(board: str, member_id: str, old: int | None, new: int) -> list[dict
     else:
         score["ConditionExpression"] = "points = :old"
         score["ExpressionAttributeValues"][":old"] = {"N": str(old)}
-    items = [{"Update": score}]
-    counts: dict[int, dict[int, int]] = {}  # page -> bucket -> delta
-    for points, sign in ((before, -1), (new, 1)):
-        if points > 0:
-            b = model.bucket(points)
-            page = counts.setdefault(model.page_of(b), {})
-            page[b] = page.get(b, 0) + sign
-            if not model.is_exact(b):
-                items.append({"Update": {"TableName": _table(), "Key": exact_key(board, b, points),
-                                         "UpdateExpression": "ADD n :d",
-                                         "ExpressionAttributeValues": {":d": {"N": str(sign)}}}})
-    for page, deltas in counts.items():
-        deltas = {b: d for b, d in deltas.items() if d}
-        if deltas:
-            items.append({"Update": {
-                "TableName": _table(), "Key": page_key(board, shard_of(member_id), page),
-                "UpdateExpression": "ADD " + ", ".join(f"b{b} :d{b}" for b in deltas),
-                "ExpressionAttributeValues": {f":d{b}": {"N": str(d)} for b, d in deltas.items()}}})
-    return items
+    return {"Update": score}
+
+
+class Counts:
+    """The bucket counts that score moves change, summed: per (board, page) the members per
+    bucket, per (board, wide bucket, points) the members at that exact score. Moves that cancel
+    out (a member passing through a bucket within one transaction) write nothing."""
+
+    def __init__(self) -> None:
+        self.pages: dict[tuple[str, int], dict[int, int]] = {}
+        self.exact: dict[tuple[str, int, int], int] = {}
+
+    def move(self, move: Move) -> None:
+        board, _, old, new = move
+        for points, sign in ((old or 0, -1), (new, 1)):
+            if points > 0:
+                b = model.bucket(points)
+                page = self.pages.setdefault((board, model.page_of(b)), {})
+                page[b] = page.get(b, 0) + sign
+                if not model.is_exact(b):
+                    self.exact[(board, b, points)] = self.exact.get((board, b, points), 0) + sign
+
+    def updates(self, shard: int) -> list[dict[str, Any]]:
+        """The transaction items that add the counts (pages on ``shard``: a rank sums them all)."""
+        items = [{"Update": {"TableName": _table(), "Key": exact_key(board, b, points),
+                             "UpdateExpression": "ADD n :d", "ExpressionAttributeValues": {":d": {"N": str(d)}}}}
+                 for (board, b, points), d in self.exact.items() if d]
+        for (board, page), deltas in self.pages.items():
+            deltas = {b: d for b, d in deltas.items() if d}
+            if deltas:
+                items.append({"Update": {
+                    "TableName": _table(), "Key": page_key(board, shard, page),
+                    "UpdateExpression": "ADD " + ", ".join(f"b{b} :d{b}" for b in deltas),
+                    "ExpressionAttributeValues": {f":d{b}": {"N": str(d)} for b, d in deltas.items()}}})
+        return items
 
 
 # -- names ------------------------------------------------------------------------------------

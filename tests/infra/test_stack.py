@@ -58,6 +58,10 @@ def test_every_sqs_event_source_reports_batch_item_failures(template):
         assert queue.startswith("punchcard-example-")
         # the queue exists before the mapping is made
         assert any(d.startswith("Queue") for d in template["Resources"][name]["DependsOn"])
+    windows = {name: event["Properties"].get("MaximumBatchingWindowInSeconds", 0) for name, event in sources}
+    # the consumers that share a transaction across a batch gather for a second; the pipeline does not wait
+    assert windows == {"ProcessJobs": 0, "ProcessEvents": 0, "ConsumeLeaderboard": 1, "ConsumeAnalytics": 1,
+                       "ConsumeTiers": 0}
 
 
 def test_each_function_waits_for_its_roles_rights_and_its_log_group(template):

@@ -163,3 +163,78 @@ def test_ranks_inside_one_crowded_bucket_are_exact_and_moves_inside_it_write_no_
     assert {m: service.standing(board, m) for m in scores} == {
         m: {"rank": expected[m], "points": scores[m]} for m in scores}
 
+
+
+def _transactions(made) -> list[list[dict]]:
+    return [c.args[2]["TransactItems"] for c in made.call_args_list if c.args[1] == "TransactWriteItems"]
+
+
+def test_a_batch_shares_its_transaction_and_writes_each_page_once(local_aws):
+    """Ten members' earnings in one batch: one transaction with every marker, a score per board
+    and member, and each board's bucket pages written once (not once per event); ranks exact."""
+    import botocore.client
+
+    from chalicelib.leaderboard import service
+
+    rng, brand_id, now = random.Random(20261208), f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    members = [f"m{uuid.uuid4().hex[:10]}" for _ in range(10)]
+    scores = {m: rng.randint(1, 40) for m in members}  # exact buckets: no exact-score items
+    messages = [{"type": "points.earned", "id": f"s-{uuid.uuid4().hex[:8]}", "member_id": m, "brand_id": brand_id,
+                 "event_id": f"e-{m}", "points": p, "at": now.isoformat()} for m, p in scores.items()]
+    real = botocore.client.BaseClient._make_api_call
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+        _deliver_batch(messages)
+    [items] = _transactions(made)
+    keys = [next(iter(item.values()))["Key"]["pk"]["S"] if "Key" in next(iter(item.values()))
+            else next(iter(item.values()))["Item"]["pk"]["S"] for item in items]
+    assert sum(k.startswith("APPLIED#") for k in keys) == 10
+    assert sum(k.startswith("LB#") for k in keys) == 60  # 10 members x 6 boards
+    pages = [k for k in keys if k.startswith("LBHIST#")]
+    assert len(pages) == len(set(pages)) == 6  # every score on page 0 of each of the 6 boards
+
+    expected = reference_ranks(scores)
+    for period in model.PERIODS:
+        board = model.board(f"B.{brand_id}", period, now, "UTC")
+        assert {m: service.standing(board, m) for m in members} == {
+            m: {"rank": expected[m], "points": scores[m]} for m in members}
+
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+        _deliver_batch(messages)  # the whole batch again: counted before, nothing moves
+    assert all(not items or items[0]["Put"]["Item"]["pk"]["S"].startswith("APPLIED#") for items in _transactions(made))
+    board = model.board("P", "all", now, "UTC")
+    assert {m: service.standing(board, m)["points"] for m in members} == scores
+
+
+def test_a_batch_too_big_for_one_transaction_splits_by_member_and_counts_each_event_once(local_aws):
+    """Wide-bucket scores (an exact-score item per board and score) make ten events too many
+    items for one transaction: they split by member, a member's events stay together, and a
+    member with two events in the batch has each score written once."""
+    import botocore.client
+
+    from chalicelib.leaderboard import service
+
+    rng, brand_id, now = random.Random(20261209), f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    members = [f"m{uuid.uuid4().hex[:10]}" for _ in range(8)]
+    messages = [{"type": "points.earned", "id": f"w-{n}-{uuid.uuid4().hex[:6]}", "member_id": m, "brand_id": brand_id,
+                 "event_id": f"e{n}", "points": rng.randint(100, 5000), "at": now.isoformat()}
+                for n, m in enumerate(members + members[:2])]
+    real = botocore.client.BaseClient._make_api_call
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+        _deliver_batch(messages)
+    transactions = _transactions(made)
+    assert 1 < len(transactions) < len(messages)
+    assert all(len(items) <= 100 for items in transactions)
+    for member in members[:2]:
+        holding = [items for items in transactions if any(member in str(item) for item in items)]
+        assert len(holding) == 1  # both of its events in one transaction
+        assert sum(f"#{member}" in next(iter(item.values()))["Key"]["pk"]["S"]
+                   for item in holding[0] if "Key" in next(iter(item.values()))) == 6  # each board once
+
+    scores = dict.fromkeys(members, 0)
+    for message in messages:
+        scores[message["member_id"]] += message["points"]
+    expected = reference_ranks(scores)
+    for period in model.PERIODS:  # (the program's boards hold other tests' members too)
+        board = model.board(f"B.{brand_id}", period, now, "UTC")
+        assert {m: service.standing(board, m) for m in members} == {
+            m: {"rank": expected[m], "points": scores[m]} for m in members}

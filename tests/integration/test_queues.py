@@ -167,3 +167,36 @@ def test_a_stop_does_not_wait_for_a_long_poll_and_hands_no_batch_to_stopping_con
     assert not poller.is_alive()
     assert calls == []  # received after the stop: not handed on
     assert count(sqs, url) == 1  # and not deleted: it comes back after its visibility timeout
+
+
+def test_a_batching_window_gathers_messages_that_arrive_within_it_into_one_batch(local_aws, sqs):
+    """As Lambda's MaximumBatchingWindowInSeconds: from the first message, the poller keeps
+    receiving until the batch is full or the window has passed, then calls the handler once."""
+    _, url, arn, _ = make_queue(sqs, visibility=30)
+    calls = []
+
+    class Recording:
+        def call(self, fn, *args):
+            calls.append([record["body"] for record in args[1]["Records"]])
+            return None
+
+    stop = threading.Event()
+    poller = QueuePoller(EventHandler("h", "sqs", None, batch_size=10, batching_window=2), url, arn, stop, Recording())
+    poller.start()
+    try:
+        for i in range(4):  # one at a time, well within the window
+            sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+            time.sleep(0.2)
+        assert wait_until(lambda: calls, timeout=10)
+        first = time.monotonic()
+        for i in range(12):  # more than a batch at once: a full batch goes without waiting
+            sqs.send_message(QueueUrl=url, MessageBody=f"n{i}")
+        assert wait_until(lambda: sum(map(len, calls)) == 16, timeout=10)
+    finally:
+        stop.set()
+        poller.join(5)
+    assert sorted(calls[0]) == [f"m{i}" for i in range(4)]  # gathered, one call
+    assert max(len(batch) for batch in calls[1:]) == 10  # a full batch goes at once
+    assert len(calls) <= 4
+    assert time.monotonic() - first < 8
+    assert wait_until(lambda: count(sqs, url) == 0)
