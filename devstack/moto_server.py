@@ -21,6 +21,7 @@ class MotoServer:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         faster_sqs()
+        safer_sqs()
         faster_events()
         faster_dispatch()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
@@ -63,6 +64,66 @@ def faster_sqs() -> None:
     models.unix_time, models.unix_time_millis = unix_time, unix_time_millis
     models.SQSBackend.is_message_valid_based_on_retention_period = within_retention
     models._punchcard_faster = True
+
+
+def safer_sqs() -> None:
+    """One receive, delete or visibility change at a time per queue, as SQS itself keeps them.
+
+    moto 5.2's queues take no lock where it matters: two concurrent receives both find a message
+    visible before either marks it received, and both deliver it (5 of 300 messages went to two
+    of six polling threads); a receive iterates the pending set while another adds to it
+    (``RuntimeError: Set changed size during iteration``, a failed request); a delete rebuilds
+    the message list while a send appends to it. With several pollers per queue, as Lambda
+    runs them, the local stack met all three: a poison message dead-lettered twice, events
+    handled by two containers at once. Here each queue's receives (the part that takes
+    messages; a long poll waits outside the lock, woken by sends as before), deletes and
+    visibility changes hold one lock, and a delete holds the lock a send appends under.
+    Idempotent.
+    """
+    import threading
+
+    from moto.sqs import models
+
+    if getattr(models, "_punchcard_safer", False):
+        return
+    locks: dict[int, threading.RLock] = {}
+    guard = threading.Lock()
+
+    def lock_of(queue) -> threading.RLock:
+        with guard:
+            return locks.setdefault(id(queue), threading.RLock())
+
+    receive = models.SQSBackend.receive_message
+
+    def receive_message(backend, queue_name, count, wait_seconds_timeout, visibility_timeout,
+                        message_attribute_names=None):
+        queue = backend.get_queue(queue_name)
+        deadline = time.time() + (wait_seconds_timeout or 0)
+        while True:
+            with lock_of(queue):
+                found = receive(backend, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            left = deadline - time.time()
+            if found or left <= 0:
+                return found
+            queue.wait_for_messages(min(1.0, left))  # a send wakes it; messages in flight do not
+
+    def serialised(original):
+        def call(backend, queue_name, *args, **kwargs):
+            with lock_of(backend.get_queue(queue_name)):
+                return original(backend, queue_name, *args, **kwargs)
+        return call
+
+    delete = models.Queue.delete_message
+
+    def delete_message(queue, receipt_handle):
+        with queue._messages_lock:  # what add_message appends under
+            return delete(queue, receipt_handle)
+
+    models.SQSBackend.receive_message = receive_message
+    models.SQSBackend.delete_message = serialised(models.SQSBackend.delete_message)
+    models.SQSBackend.change_message_visibility = serialised(models.SQSBackend.change_message_visibility)
+    models.Queue.delete_message = delete_message
+    models._punchcard_safer = True
 
 
 def faster_events() -> None:
