@@ -17,7 +17,7 @@ CDK_CLI := aws-cdk@2.1148.1
 OPS := $(PY) -m infra.ops
 
 .PHONY: help dev test test-unit test-integration test-e2e test-infra lint format reset deps system-deps infra-deps \
-	bench soak clean synth deploy tenant dlq redrive rotate-admin-key tiers
+	bench soak clean synth deploy tenant dlq redrive rotate-admin-key tiers recount-leaderboard
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -86,6 +86,9 @@ rotate-admin-key: infra-deps ## Issue a new admin key (the old one stops within 
 
 tiers: infra-deps ## Apply the tenant settings' tiers through the API: make tiers TENANT=<id>
 	$(OPS) apply-tiers --tenant "$(TENANT)"
+
+recount-leaderboard: infra-deps ## After an upgrade that changes the leaderboard's counts: make recount-leaderboard TENANT=<id>
+	$(OPS) recount-leaderboard --tenant "$(TENANT)"
 
 reset: ## Forget all local state (.local/ or $$PUNCHCARD_STATE_DIR): stop `make dev` first
 	rm -rf "$(STATE_DIR)"

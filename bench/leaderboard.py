@@ -43,20 +43,20 @@ def load(scores: dict[str, int]) -> float:
     from chalicelib.leaderboard import model, store
 
     table = config.table_name("standings")
-    pages: dict[tuple[int, int], Counter] = {}
-    exact: Counter = Counter()
+    counts: dict[int, store.Counts] = {}  # by shard, as each member's first earning would leave them
     items = []
     for member, points in scores.items():
-        b = model.bucket(points)
-        pages.setdefault((store.shard_of(member), model.page_of(b)), Counter())[b] += 1
-        if not model.is_exact(b):
-            exact[(b, points)] += 1
+        counts.setdefault(store.shard_of(member), store.Counts()).move(store.Move(BOARD, member, None, points))
         items.append({**store.score_key(BOARD, member), "points": {"N": str(points)},
+                      "counted": {"N": str(model.LAYOUT)},
                       "gsi2pk": {"S": f"RANK#{BOARD}"}, "gsi2sk": {"S": f"{points:0{PAD}d}#{member}"}})
-    for (b, points), n in exact.items():
-        items.append({**store.exact_key(BOARD, b, points), "n": {"N": str(n)}})
-    for (shard, page), counts in pages.items():
-        items.append({**store.page_key(BOARD, shard, page), **{f"b{b}": {"N": str(n)} for b, n in counts.items()}})
+    summed: dict[tuple[str, str], dict] = {}  # an exact-score item is one for all shards: its counts add up
+    for shard, by_shard in counts.items():
+        for key, values in by_shard.rows(shard):
+            item = summed.setdefault((key["pk"]["S"], key["sk"]["S"]), {"key": key, "values": Counter()})
+            item["values"].update(values)
+    items += [{**item["key"], **{name: {"N": str(n)} for name, n in item["values"].items()}}
+              for item in summed.values()]
 
     def write(chunk: list[dict]) -> None:
         client, pending = aws.client("dynamodb"), [{"PutRequest": {"Item": item}} for item in chunk]

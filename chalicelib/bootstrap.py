@@ -263,8 +263,13 @@ def _ops_jobs() -> None:
     from chalicelib.ops import service  # noqa: F401
 
 
+def _leaderboard_jobs() -> None:
+    leaderboard()  # its @job functions register
+
+
 # The job table: a job's name starts with its area, and the area's module registers its jobs.
-JOBS: dict[str, Callable[[], None]] = {"ledger": _ledger_jobs, "tiers": _tier_jobs, "canary": _ops_jobs}
+JOBS: dict[str, Callable[[], None]] = {"ledger": _ledger_jobs, "tiers": _tier_jobs, "canary": _ops_jobs,
+                                       "leaderboard": _leaderboard_jobs}
 
 
 @functools.cache

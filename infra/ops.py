@@ -5,6 +5,8 @@
 - ``redrive --tenant T --queue Q`` — move a dead-letter queue's messages back to their queue.
 - ``rotate-admin-key --tenant T`` — issue a new admin key; the old one stops within 5 minutes.
 - ``apply-tiers --tenant T`` — PUT the settings' tiers to the tenant's API with the admin key.
+- ``recount-leaderboard --tenant T`` — after an upgrade that changes the leaderboard's count
+  layout: queue the jobs that count every member's scores in it (ranks are exact once done).
 
 Credentials and region come from the usual AWS variables and the tenant settings;
 ``--local`` works on the ``make dev`` stack instead (its names and endpoints).
@@ -164,6 +166,16 @@ def apply_tiers(where: Target, tiers: dict[str, Any], api_url: str | None = None
     return reply.json()
 
 
+def recount_leaderboard(where: Target, segments: int = 4) -> int:
+    """Queue ``leaderboard.recount`` on the tenant's ``jobs`` queue, a scan segment a message."""
+    from chalicelib.leaderboard import model
+
+    sqs, url = where.client("sqs"), where.queue_url("jobs")
+    for body in model.recount_jobs(segments):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    return segments
+
+
 QUESTIONS = (
     ("tenant", "Tenant id (lowercase letters, digits, dashes; 3-20)", None),
     ("region", "AWS region", "eu-west-1"),
@@ -210,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.ops", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("new-tenant", help="create infra/tenants/<id>.json from questions")
-    for name in ("dlq", "redrive", "rotate-admin-key", "apply-tiers"):
+    for name in ("dlq", "redrive", "rotate-admin-key", "apply-tiers", "recount-leaderboard"):
         command = commands.add_parser(name)
         command.add_argument("--tenant", default="")
         command.add_argument("--local", action="store_true", help="the make dev stack")
@@ -243,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
                 print("the tenant settings have no tiers", file=sys.stderr)
                 return 2
             print(json.dumps(apply_tiers(where, tiers, args.api)))
+        elif args.command == "recount-leaderboard":
+            sent = recount_leaderboard(where)
+            print(f"queued {sent} leaderboard.recount job(s) on {where.prefix}-jobs; ranks are exact once done")
     except InvalidSettings as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -5,10 +5,15 @@ A *board* is a scope (the program, or one brand) and a period (all time, a calen
 ISO week, in the program's timezone): ``P:all``, ``P:M2026-11``, ``B.<brand>:W2026-W47``.
 
 Rank = 1 + the number of members with a strictly higher score. Scores are grouped into
-buckets — exact below 64, then 16 per power of two (each about 4% wide) — whose member counts
-live in a few fixed *page* items per board, so one BatchGet reads the member's own score and
-every bucket count; the members ahead within the member's own bucket come from that bucket's
-exact-score counts (one Query). Two requests, whatever the board's size.
+buckets — exact below 2048 (where most members of most programmes are), then 16 per power of
+two (each about 4% wide) — whose member counts live in a few fixed *page* items per board, so
+one BatchGet reads the member's own score and every bucket count; the members ahead within
+the member's own bucket, for a score in a wide bucket, come from that bucket's exact-score
+counts (one Query). Two requests, whatever the board's size.
+
+The counts are *layout* :data:`LAYOUT`: a score item records the layout it is counted in, so a
+change of buckets recounts each member once (on its next move, or by ``leaderboard.recount``)
+instead of needing the counts rebuilt while nothing moves.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ import hashlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-EXACT = 64  # scores below this have a bucket each
+EXACT_BITS = 11
+EXACT = 1 << EXACT_BITS  # scores below this have a bucket each: a move writes no exact-score item
 PER_OCTAVE = 16
-PAGE_SIZE = 128  # buckets per page item
+PAGE_SIZE = 128  # buckets per page item (attributes b0..b127: under 1 KB while counts stay below 10,000)
+LAYOUT = 2  # 1: exact below 64, pages LBHIST# (until December 2026)
 MAX_SCORE = 10**12
 PERIODS = ("week", "month", "all")
 
@@ -28,9 +35,9 @@ def bucket(score: int) -> int:
     """The bucket of a score (monotonic: a higher score never has a lower bucket)."""
     if score < EXACT:
         return score
-    octave = score.bit_length() - 1  # 2**octave <= score < 2**(octave + 1); octave >= 6
+    octave = score.bit_length() - 1  # 2**octave <= score < 2**(octave + 1); octave >= EXACT_BITS
     within = (score >> (octave - 4)) & (PER_OCTAVE - 1)  # the 4 bits below the leading one
-    return EXACT + (octave - 6) * PER_OCTAVE + within
+    return EXACT + (octave - EXACT_BITS) * PER_OCTAVE + within
 
 
 def is_exact(bucket_: int) -> bool:
@@ -80,6 +87,13 @@ def ranked(rows: list[tuple[str, int]], first_rank: int = 1) -> list[tuple[int, 
             current, previous = first_rank + i, score
         out.append((current, member, score))
     return out
+
+
+def recount_jobs(segments: int) -> list[dict]:
+    """The ``jobs`` messages that recount every score not counted in :data:`LAYOUT`, a scan
+    segment each (``leaderboard.recount``)."""
+    return [{"job": "leaderboard.recount", "args": {"segment": segment, "segments": segments}}
+            for segment in range(segments)]
 
 
 def anonymous_name(member_id: str) -> str:

@@ -14,13 +14,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib import config, ids
+from chalicelib import config, ids, queues
 from chalicelib.bus.catalogue import DomainEvent, PointsEarned, PointsReversed
 from chalicelib.bus.consumer import Consumer, scratch
+from chalicelib.jobs import job
 from chalicelib.leaderboard import model, store
+from chalicelib.observability import logger
 
 MAX_ITEMS = 100  # a transaction's limit
-SCORES = "leaderboard.scores"  # consumer scratch(): (board, member) -> points (None: no item) as read for the batch
+SCORES = "leaderboard.scores"  # consumer scratch(): (board, member) -> store.Score (None: no item), read for the batch
 
 
 def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: datetime) -> bool:
@@ -28,7 +30,7 @@ def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: dateti
     ``message_id``. Scores never go below 0. Returns False if the message was counted before."""
     pairs = [(board, member_id) for board in model.boards(brand_id, at, config.program_timezone())]
     read_ahead = scratch().get(SCORES)  # the batch's scores, read at once (apply_all)
-    new: dict[tuple[str, str], int] = {}
+    new: dict[tuple[str, str], store.Score] = {}
 
     def moves() -> list[store.Move]:
         if read_ahead is not None and not new and all(pair in read_ahead for pair in pairs):
@@ -36,8 +38,8 @@ def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: dateti
         else:  # fresh reads: a concurrent message of this member may have moved them
             stored = store.scores(pairs)
         for pair in pairs:
-            new[pair] = max(0, (stored[pair] or 0) + delta)
-        return [(board, member, stored[(board, member)], new[(board, member)]) for board, member in pairs]
+            new[pair] = store.Score(max(0, _points(stored[pair]) + delta), True)
+        return [_move(pair, stored[pair], new[pair].points) for pair in pairs]
 
     done = store.apply_once(message_id, at, moves)
     if done and read_ahead is not None:
@@ -68,7 +70,7 @@ def apply_all(events: list[PointsEarned | PointsReversed]) -> set[str]:
     for event in unique.values():
         by_member.setdefault(event.member_id, []).append(event)
 
-    def plan(members: list[str]) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int]]:
+    def plan(members: list[str]) -> tuple[list[dict[str, Any]], dict[tuple[str, str], store.Score]]:
         new: dict[tuple[str, str], int] = {}
         markers = {}
         for member in members:
@@ -76,9 +78,10 @@ def apply_all(events: list[PointsEarned | PointsReversed]) -> set[str]:
                 markers[event.id] = event.at
                 for board in boards[event.id]:
                     pair = (board, member)
-                    new[pair] = max(0, new.get(pair, stored[pair] or 0) + _delta(event))
-        moves = [(board, member, stored[(board, member)], points) for (board, member), points in new.items()]
-        return store.transaction(markers, moves, ids.shard_of(next(iter(markers)), store.HIST_SHARDS)), new
+                    new[pair] = max(0, new.get(pair, _points(stored[pair])) + _delta(event))
+        moves = [_move(pair, stored[pair], points) for pair, points in new.items()]
+        shard = ids.shard_of(next(iter(markers)), store.HIST_SHARDS)
+        return store.transaction(markers, moves, shard), {pair: store.Score(p, True) for pair, p in new.items()}
 
     applied: set[str] = set()
 
@@ -98,6 +101,15 @@ def apply_all(events: list[PointsEarned | PointsReversed]) -> set[str]:
     return applied
 
 
+def _points(score: store.Score | None) -> int:
+    return score.points if score else 0
+
+
+def _move(pair: tuple[str, str], stored: store.Score | None, points: int) -> store.Move:
+    board, member_id = pair
+    return store.Move(board, member_id, stored.points if stored else None, points, stored is None or stored.counted)
+
+
 def _delta(event: PointsEarned | PointsReversed) -> int:
     return event.points if isinstance(event, PointsEarned) else -event.points
 
@@ -110,6 +122,31 @@ def consumer() -> Consumer:
     """The leaderboard as a consumer of domain events (see chalicelib.bootstrap)."""
     handlers: dict[type[DomainEvent], Any] = {PointsEarned: _moved, PointsReversed: _moved}
     return Consumer("leaderboard", handlers, prepare=apply_all)
+
+
+RECOUNT_PAGE = 200
+
+
+def start_recount(segments: int = 4) -> int:
+    """After a change of the counts' layout (:data:`model.LAYOUT`): queue the recount of every
+    score not counted in it, one job per scan segment. Ranks are exact again once they are
+    done; members who earn meanwhile are counted by their own moves. Returns the jobs sent."""
+    for body in model.recount_jobs(segments):
+        queues.send("jobs", body)
+    return segments
+
+
+@job("leaderboard.recount")
+def recount(args: dict[str, Any]) -> dict[str, int]:
+    """Count one page of one segment's uncounted scores, and pass the rest on as a new message."""
+    segment, segments = int(args["segment"]), int(args["segments"])
+    moves, cursor = store.uncounted(segment, segments, RECOUNT_PAGE, args.get("cursor"))
+    counted = store.count_in(moves, segment % store.HIST_SHARDS)
+    if cursor:  # the rest of the segment: a message of its own, so no run outlives its Lambda
+        queues.send("jobs", {"job": "leaderboard.recount", "args": {**args, "cursor": cursor}})
+    logger.info("leaderboard recount page done", extra={"segment": segment, "found": len(moves),
+                                                         "counted": counted, "more": bool(cursor)})
+    return {"found": len(moves), "counted": counted}
 
 
 def set_name(member_id: str, display_name: str | None) -> dict[str, Any]:

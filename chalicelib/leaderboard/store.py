@@ -2,14 +2,16 @@
 DynamoDB (boto3's low-level client: bucket counts ``ADD`` to attribute names chosen at run time).
 
 Items (see :mod:`chalicelib.leaderboard.model` for boards and buckets):
-- ``LB#<board>#<member> / SCORE`` — the member's points on a board; while above 0 it carries
-  the ``ranking`` index keys (``RANK#<board>``, ``<points, 13 digits>#<member>``, keys only):
-  top N is one Query.
-- ``LBHIST#<board>#<shard> / P<page>`` — members per score bucket (attributes ``b<bucket>``),
-  on 8 shards so no single item takes every update: a message applied alone writes its
-  member's shard, a batch applied at once one shard chosen by its first message (a rank sums
-  the shards, so any shard is right).
-- ``LBX#<board>#<bucket> / <points>`` — members per exact score within a wide bucket.
+- ``LB#<board>#<member> / SCORE`` — the member's points on a board and ``counted``, the
+  layout (:data:`model.LAYOUT`) whose counts hold them; while above 0 it carries the
+  ``ranking`` index keys (``RANK#<board>``, ``<points, 13 digits>#<member>``, keys only): top
+  N is one Query.
+- ``LBC#<board>#<shard> / P<page>`` — members per score bucket (attribute ``b<i>`` for the
+  page's i-th bucket), on 4 shards so no single item takes every update: a message applied
+  alone writes its member's shard, a batch applied at once one shard chosen by its first
+  message (a rank sums the shards, so any shard is right).
+- ``LBE#<board>#<bucket> / <points>`` — members per exact score within a wide bucket.
+- Layout 1's ``LBHIST#`` pages and ``LBX#`` counts are no longer read or written.
 - ``LBNAME#<member> / NAME`` — the name the member shows (absent: anonymised).
 - ``APPLIED#<event id> / APPLIED`` — a domain event already counted (kept 14 days, longer
   than the queue's retention): the marker is written in the same transaction as the scores
@@ -21,18 +23,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib import aws, config, errors, ids
 from chalicelib.leaderboard import model
 from chalicelib.store import applied
 
-HIST_SHARDS = 8
+HIST_SHARDS = 4  # x 20 pages + the score: one BatchGet (at most 100 keys)
 ATTEMPTS = 12  # BatchGet rounds for unprocessed keys
 PAD = 13
 
-# (board, member, points before (None: no item), points after)
-Move = tuple[str, str, int | None, int]
+
+class Score(NamedTuple):
+    points: int
+    counted: bool  # in the counts of the current layout (else in none that is read)
+
+
+class Move(NamedTuple):
+    board: str
+    member_id: str
+    old: int | None  # points before (None: no item)
+    new: int
+    counted: bool = True  # ``old`` is in the current layout's counts
 
 
 def _table() -> str:
@@ -48,11 +60,11 @@ def score_key(board: str, member_id: str) -> dict[str, Any]:
 
 
 def page_key(board: str, shard: int, page: int) -> dict[str, Any]:
-    return _key(f"LBHIST#{board}#{shard}", f"P{page}")
+    return _key(f"LBC#{board}#{shard}", f"P{page}")
 
 
 def exact_key(board: str, bucket: int, score: int) -> dict[str, Any]:
-    return _key(f"LBX#{board}#{bucket}", f"{score:0{PAD}d}")
+    return _key(f"LBE#{board}#{bucket}", f"{score:0{PAD}d}")
 
 
 def name_key(member_id: str) -> dict[str, Any]:
@@ -79,11 +91,15 @@ def _batch_get(keys: list[dict[str, Any]], consistent: bool = False) -> list[dic
 
 # -- scores -----------------------------------------------------------------------------------
 
-def scores(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
-    """Points of each (board, member) as stored now (strongly consistent; None: no item), in
+def _score(item: dict[str, Any]) -> Score:
+    return Score(int(item["points"]["N"]), int(item.get("counted", {}).get("N", 1)) == model.LAYOUT)
+
+
+def scores(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Score | None]:
+    """Each (board, member)'s score as stored now (strongly consistent; None: no item), in
     one BatchGet of at most 100 keys."""
     keys = {(board, member): score_key(board, member) for board, member in pairs}
-    found = {item["pk"]["S"]: int(item["points"]["N"])
+    found = {item["pk"]["S"]: _score(item)
              for item in _batch_get(list(keys.values()), consistent=True)} if keys else {}
     return {pair: found.get(key["pk"]["S"]) for pair, key in keys.items()}
 
@@ -95,7 +111,7 @@ def apply_once(message_id: str, at: datetime, moves: Callable[[], list[Move]]) -
     def build() -> list[dict[str, Any]]:
         current = moves()
         # the member's shard: one member's messages never contend with another's on a page
-        return transaction({message_id: at}, current, shard_of(current[0][1]) if current else 0)
+        return transaction({message_id: at}, current, shard_of(current[0].member_id) if current else 0)
 
     return applied.apply_once(build, "The member's scores kept moving; the message will be retried.")
 
@@ -108,7 +124,7 @@ def transaction(markers: dict[str, datetime], moves: list[Move], shard: int) -> 
     counts = Counts()
     for move in moves:
         if _changes(move):
-            items.append(_score_update(*move))
+            items.append(_score_update(move))
             counts.move(move)
     return items + counts.updates(shard)
 
@@ -120,26 +136,28 @@ def commit(items: list[dict[str, Any]]) -> bool:
 
 
 def _changes(move: Move) -> bool:
-    _, _, old, new = move
-    return old is None or new != old
+    return move.old is None or move.new != move.old or not move.counted
 
 
-def _score_update(board: str, member_id: str, old: int | None, new: int) -> dict[str, Any]:
-    """The member's points on ``board`` from ``old`` (None: no item yet) to ``new``, conditioned
-    on ``old``; while above 0 the item carries its ``ranking`` index keys."""
+def _score_update(move: Move) -> dict[str, Any]:
+    """The member's points on the board from ``old`` (None: no item yet) to ``new``, counted in
+    the current layout, conditioned on ``old`` and on the layout it was counted in; while above
+    0 the item carries its ``ranking`` index keys."""
+    board, member_id, old, new, counted = move
+    values = {":new": {"N": str(new)}, ":layout": {"N": str(model.LAYOUT)}}
     score: dict[str, Any] = {"TableName": _table(), "Key": score_key(board, member_id),
-                             "ExpressionAttributeValues": {":new": {"N": str(new)}}}
+                             "ExpressionAttributeValues": values}
     if new > 0:
-        score["UpdateExpression"] = "SET points = :new, gsi2pk = :rank, gsi2sk = :order"
-        score["ExpressionAttributeValues"].update({":rank": {"S": f"RANK#{board}"},
-                                                   ":order": {"S": f"{new:0{PAD}d}#{member_id}"}})
+        score["UpdateExpression"] = "SET points = :new, counted = :layout, gsi2pk = :rank, gsi2sk = :order"
+        values.update({":rank": {"S": f"RANK#{board}"}, ":order": {"S": f"{new:0{PAD}d}#{member_id}"}})
     else:
-        score["UpdateExpression"] = "SET points = :new REMOVE gsi2pk, gsi2sk"
+        score["UpdateExpression"] = "SET points = :new, counted = :layout REMOVE gsi2pk, gsi2sk"
     if old is None:
         score["ConditionExpression"] = "attribute_not_exists(pk)"
     else:
-        score["ConditionExpression"] = "points = :old"
-        score["ExpressionAttributeValues"][":old"] = {"N": str(old)}
+        values[":old"] = {"N": str(old)}
+        score["ConditionExpression"] = "points = :old AND " + (
+            "counted = :layout" if counted else "(attribute_not_exists(counted) OR counted <> :layout)")
     return {"Update": score}
 
 
@@ -153,8 +171,9 @@ class Counts:
         self.exact: dict[tuple[str, int, int], int] = {}
 
     def move(self, move: Move) -> None:
-        board, _, old, new = move
-        for points, sign in ((old or 0, -1), (new, 1)):
+        """-1 where the member was counted (if in this layout's counts), +1 where it is now."""
+        board, _, old, new, counted = move
+        for points, sign in (((old or 0) if counted else 0, -1), (new, 1)):
             if points > 0:
                 b = model.bucket(points)
                 page = self.pages.setdefault((board, model.page_of(b)), {})
@@ -162,19 +181,22 @@ class Counts:
                 if not model.is_exact(b):
                     self.exact[(board, b, points)] = self.exact.get((board, b, points), 0) + sign
 
+    def rows(self, shard: int) -> list[tuple[dict[str, Any], dict[str, int]]]:
+        """(key, {attribute: delta}) of every count item that changes (pages on ``shard``)."""
+        rows = [(exact_key(board, b, points), {"n": d}) for (board, b, points), d in self.exact.items() if d]
+        for (board, page), deltas in self.pages.items():
+            changed = {f"b{b % model.PAGE_SIZE}": d for b, d in deltas.items() if d}
+            if changed:
+                rows.append((page_key(board, shard, page), changed))
+        return rows
+
     def updates(self, shard: int) -> list[dict[str, Any]]:
         """The transaction items that add the counts (pages on ``shard``: a rank sums them all)."""
-        items = [{"Update": {"TableName": _table(), "Key": exact_key(board, b, points),
-                             "UpdateExpression": "ADD n :d", "ExpressionAttributeValues": {":d": {"N": str(d)}}}}
-                 for (board, b, points), d in self.exact.items() if d]
-        for (board, page), deltas in self.pages.items():
-            deltas = {b: d for b, d in deltas.items() if d}
-            if deltas:
-                items.append({"Update": {
-                    "TableName": _table(), "Key": page_key(board, shard, page),
-                    "UpdateExpression": "ADD " + ", ".join(f"b{b} :d{b}" for b in deltas),
-                    "ExpressionAttributeValues": {f":d{b}": {"N": str(d)} for b, d in deltas.items()}}})
-        return items
+        return [{"Update": {"TableName": _table(), "Key": key,
+                            "UpdateExpression": "ADD " + ", ".join(f"{name} :d{i}" for i, name in enumerate(deltas)),
+                            "ExpressionAttributeValues": {f":d{i}": {"N": str(d)}
+                                                          for i, d in enumerate(deltas.values())}}}
+                for key, deltas in self.rows(shard)]
 
 
 # -- names ------------------------------------------------------------------------------------
@@ -226,9 +248,11 @@ def score_and_counts(board: str, member_id: str) -> tuple[int, dict[int, int]]:
         if item["sk"]["S"] == "SCORE":
             points = int(item["points"]["N"])
             continue
+        first = int(item["sk"]["S"][1:]) * model.PAGE_SIZE
         for name, value in item.items():
             if name.startswith("b") and name[1:].isdigit():
-                counts[int(name[1:])] = counts.get(int(name[1:]), 0) + int(value["N"])
+                b = first + int(name[1:])
+                counts[b] = counts.get(b, 0) + int(value["N"])
     return points, counts
 
 
@@ -238,9 +262,47 @@ def ahead_in_bucket(board: str, bucket: int, points: int) -> int:
     while True:
         kwargs = {"ExclusiveStartKey": start} if start else {}
         reply = client.query(TableName=_table(), KeyConditionExpression="pk = :p AND sk > :s",
-                             ExpressionAttributeValues={":p": {"S": f"LBX#{board}#{bucket}"},
+                             ExpressionAttributeValues={":p": {"S": f"LBE#{board}#{bucket}"},
                                                         ":s": {"S": f"{points:0{PAD}d}"}}, **kwargs)
         ahead += sum(int(item["n"]["N"]) for item in reply.get("Items", []))
         start = reply.get("LastEvaluatedKey")
         if not start:
             return ahead
+
+
+# -- recount (a change of layout) -------------------------------------------------------------
+
+RECOUNT_BATCH = 30  # score items a transaction counts (each adds at most a page and an exact-score item)
+
+
+def uncounted(segment: int, segments: int, limit: int,
+              cursor: dict[str, Any] | None) -> tuple[list[Move], dict[str, Any] | None]:
+    """Score items above 0 not counted in the current layout: one page of one segment of a
+    parallel Scan (a change of layout is rare; nothing indexes them). Returns them as moves
+    that count them where they are, and where to go on (None: the segment is done)."""
+    kwargs: dict[str, Any] = {"ExclusiveStartKey": cursor} if cursor else {}
+    reply = aws.client("dynamodb").scan(
+        TableName=_table(), Segment=segment, TotalSegments=segments, Limit=limit,
+        FilterExpression="sk = :score AND begins_with(pk, :lb) AND points > :zero"
+                         " AND (attribute_not_exists(counted) OR counted <> :layout)",
+        ExpressionAttributeValues={":score": {"S": "SCORE"}, ":lb": {"S": "LB#"}, ":zero": {"N": "0"},
+                                   ":layout": {"N": str(model.LAYOUT)}}, **kwargs)
+    moves = []
+    for item in reply.get("Items", []):
+        board, member_id = item["pk"]["S"].removeprefix("LB#").rsplit("#", 1)
+        points = int(item["points"]["N"])
+        moves.append(Move(board, member_id, points, points, counted=False))
+    return moves, reply.get("LastEvaluatedKey")
+
+
+def count_in(moves: list[Move], shard: int) -> int:
+    """Count each uncounted score where it is, conditioned on its points and on being uncounted
+    still (a live move may count it first: then it is skipped). Returns how many were counted."""
+    done = 0
+    for start in range(0, len(moves), RECOUNT_BATCH):
+        chunk = moves[start:start + RECOUNT_BATCH]
+        if commit(transaction({}, chunk, shard)):
+            done += len(chunk)
+            continue
+        done += sum(commit(transaction({}, [move], shard)) for move in chunk)  # one moved: the others alone
+    return done

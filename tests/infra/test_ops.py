@@ -128,3 +128,18 @@ def test_the_cli_explains_a_bad_tenant_or_queue(capsys):
     assert "make tenant" in capsys.readouterr().err
     assert ops.main(["redrive", "--tenant", "example", "--queue", "mail"]) == 2
     assert "--queue is one of" in capsys.readouterr().err
+
+
+def test_recount_leaderboard_queues_one_recount_job_per_scan_segment(aws):
+    from chalicelib import bootstrap
+    from chalicelib import jobs as job_registry
+
+    main, _ = make_queues("jobs")
+    sent = ops.recount_leaderboard(WHERE, segments=3)
+
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=main, MaxNumberOfMessages=10)["Messages"]]
+    assert sent == 3
+    bootstrap.jobs()
+    parsed = sorted((job_registry.parse(body) for body in bodies), key=lambda job: job[1]["segment"])
+    assert parsed == [("leaderboard.recount", {"segment": s, "segments": 3}) for s in range(3)]  # jobs it runs

@@ -136,7 +136,7 @@ def test_members_show_the_name_they_chose_or_an_anonymous_one(local_aws):
 
 
 def test_ranks_inside_one_crowded_bucket_are_exact_and_moves_inside_it_write_no_page(local_aws):
-    """Every member in the same wide bucket (1024..1087, 64 wide), ties among them: the members
+    """Every member in the same wide bucket (4096..4351, 256 wide), ties among them: the members
     ahead within the bucket come from its exact-score counts, and a move inside the bucket
     writes no bucket page."""
     import botocore.client
@@ -144,9 +144,9 @@ def test_ranks_inside_one_crowded_bucket_are_exact_and_moves_inside_it_write_no_
     from chalicelib.leaderboard import service
 
     rng, brand_id, now = random.Random(20261207), f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
-    low, high = 1024, 1087
+    low, high = 4096, 4351
     assert model.bucket(low - 1) != model.bucket(low) == model.bucket(high) != model.bucket(high + 1)
-    scores = {f"m{uuid.uuid4().hex[:10]}": rng.choice([1024, 1030, 1030, 1050, 1087, rng.randint(1024, 1087)])
+    scores = {f"m{uuid.uuid4().hex[:10]}": rng.choice([4096, 4100, 4100, 4200, 4351, rng.randint(4096, 4351)])
               for _ in range(40)}
     for n, (member, points) in enumerate(scores.items()):
         assert service.apply(f"crowd-{n}", member, brand_id, points, now)
@@ -157,7 +157,7 @@ def test_ranks_inside_one_crowded_bucket_are_exact_and_moves_inside_it_write_no_
     scores[mover] = high
     written = [item for c in made.call_args_list if c.args[1] == "TransactWriteItems"
                for item in c.args[2]["TransactItems"]]
-    assert not [i for i in written if "LBHIST#" in str(i)]  # same bucket on every board: no page written
+    assert not [i for i in written if "LBC#" in str(i)]  # same bucket on every board: no page written
     expected = reference_ranks(scores)
     board = model.board(f"B.{brand_id}", "all", now, "UTC")
     assert {m: service.standing(board, m) for m in scores} == {
@@ -189,7 +189,7 @@ def test_a_batch_shares_its_transaction_and_writes_each_page_once(local_aws):
             else next(iter(item.values()))["Item"]["pk"]["S"] for item in items]
     assert sum(k.startswith("APPLIED#") for k in keys) == 10
     assert sum(k.startswith("LB#") for k in keys) == 60  # 10 members x 6 boards
-    pages = [k for k in keys if k.startswith("LBHIST#")]
+    pages = [k for k in keys if k.startswith("LBC#")]
     assert len(pages) == len(set(pages)) == 6  # every score on page 0 of each of the 6 boards
 
     expected = reference_ranks(scores)
@@ -216,7 +216,7 @@ def test_a_batch_too_big_for_one_transaction_splits_by_member_and_counts_each_ev
     rng, brand_id, now = random.Random(20261209), f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
     members = [f"m{uuid.uuid4().hex[:10]}" for _ in range(8)]
     messages = [{"type": "points.earned", "id": f"w-{n}-{uuid.uuid4().hex[:6]}", "member_id": m, "brand_id": brand_id,
-                 "event_id": f"e{n}", "points": rng.randint(100, 5000), "at": now.isoformat()}
+                 "event_id": f"e{n}", "points": rng.randint(3000, 500000), "at": now.isoformat()}
                 for n, m in enumerate(members + members[:2])]
     real = botocore.client.BaseClient._make_api_call
     with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
@@ -238,3 +238,51 @@ def test_a_batch_too_big_for_one_transaction_splits_by_member_and_counts_each_ev
         board = model.board(f"B.{brand_id}", period, now, "UTC")
         assert {m: service.standing(board, m) for m in members} == {
             m: {"rank": expected[m], "points": scores[m]} for m in members}
+
+
+def test_scores_counted_in_an_earlier_layout_are_recounted_once_while_members_keep_earning(local_aws):
+    """After a change of the counts' layout, every score item written before it is counted in
+    the new layout exactly once, whichever comes first: the member's own next move (which adds
+    it at its new score, taking nothing from counts that were never made) or the recount job,
+    running at the same time; then every rank is exact again."""
+    from chalicelib import aws, config
+    from chalicelib.leaderboard import service, store
+
+    rng, brand_id, now = random.Random(20261210), f"brand-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    board = model.board(f"B.{brand_id}", "all", now, "UTC")
+    scores = {f"m{uuid.uuid4().hex[:10]}": rng.choice([rng.randint(1, 2047), rng.randint(2048, 90000)])
+              for _ in range(120)}
+    client = aws.client("dynamodb")
+    for member, points in scores.items():  # as the layout before wrote them: no "counted"
+        client.put_item(TableName=config.table_name("standings"), Item={
+            **store.score_key(board, member), "points": {"N": str(points)},
+            "gsi2pk": {"S": f"RANK#{board}"}, "gsi2sk": {"S": f"{points:013d}#{member}"}})
+    assert service.standing(board, next(iter(scores)))["rank"] == 1  # counted nowhere yet: nobody ahead
+
+    movers = rng.sample(sorted(scores), 40)
+
+    def earn() -> None:
+        for n, member in enumerate(movers):
+            delta = rng.randint(1, 3000)
+            assert service.apply(f"mig-{member}-{n}", member, brand_id, delta, now)
+            scores[member] += delta
+
+    def recount(segment: int) -> None:
+        cursor = None
+        while True:  # as the jobs do: a page, then the rest
+            moves, cursor = store.uncounted(segment, 3, 25, cursor)
+            store.count_in(moves, segment)
+            if not cursor:
+                return
+
+    threads = [threading.Thread(target=earn)] + [threading.Thread(target=recount, args=(s,)) for s in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    expected = reference_ranks(scores)
+    assert {m: service.standing(board, m) for m in scores} == {
+        m: {"rank": expected[m], "points": scores[m]} for m in scores}
+    assert store.uncounted(0, 1, 1000, None)[0] == []  # nothing left to count (in one page here)
+    assert service.recount({"segment": 0, "segments": 1}) == {"found": 0, "counted": 0}

@@ -16,13 +16,14 @@ def test_buckets_keep_the_order_of_scores(a, b):
     assert model.page_of(model.bucket(max(a, b))) < model.PAGES
 
 
-def test_buckets_are_exact_below_64_then_sixteen_per_power_of_two():
-    assert [model.bucket(s) for s in (0, 1, 63)] == [0, 1, 63]
-    assert model.bucket(64) == 64
-    assert model.bucket(67) == 64  # 64..67 share a bucket (1/16 of an octave is 4 wide here)
-    assert model.bucket(68) == 65
-    assert model.bucket(128) == 64 + 16
-    assert len({model.bucket(s) for s in range(1024, 2048)}) == 16
+def test_buckets_are_exact_below_2048_then_sixteen_per_power_of_two():
+    assert [model.bucket(s) for s in (0, 1, 63, 1500, 2047)] == [0, 1, 63, 1500, 2047]
+    assert model.bucket(2048) == 2048
+    assert model.bucket(2048 + 127) == 2048  # 2048..2175 share a bucket (1/16 of an octave is 128 wide here)
+    assert model.bucket(2048 + 128) == 2049
+    assert model.bucket(4096) == 2048 + 16
+    assert len({model.bucket(s) for s in range(1 << 20, 1 << 21)}) == 16
+    assert model.PAGES == 20  # x 4 shards + the score: one BatchGet
 
 
 def test_boards_cover_program_and_brand_for_each_period_in_the_program_timezone():
