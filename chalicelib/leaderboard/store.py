@@ -7,7 +7,7 @@ Items (see :mod:`chalicelib.leaderboard.model` for boards and buckets):
   ``ranking`` index keys (``RANK#<board>``, ``<points, 13 digits>#<member>``, keys only): top
   N is one Query.
 - ``LBC#<board>#<shard> / P<page>`` — members per score bucket (attribute ``b<i>`` for the
-  page's i-th bucket), on 4 shards so no single item takes every update: a message applied
+  page's i-th bucket), on 2 shards so no single item takes every update: a message applied
   alone writes its member's shard, a batch applied at once one shard chosen by its first
   message (a rank sums the shards, so any shard is right).
 - ``LBE#<board>#<bucket> / <points>`` — members per exact score within a wide bucket.
@@ -29,7 +29,7 @@ from chalicelib import aws, config, errors, ids
 from chalicelib.leaderboard import model
 from chalicelib.store import applied
 
-HIST_SHARDS = 4  # x 20 pages + the score: one BatchGet (at most 100 keys)
+HIST_SHARDS = 2  # x 20 pages + the score: one BatchGet of 41 keys (DynamoDB Local reads each alone)
 ATTEMPTS = 12  # BatchGet rounds for unprocessed keys
 PAD = 13
 
@@ -183,6 +183,8 @@ class Counts:
 
     def rows(self, shard: int) -> list[tuple[dict[str, Any], dict[str, int]]]:
         """(key, {attribute: delta}) of every count item that changes (pages on ``shard``)."""
+        if not 0 <= shard < HIST_SHARDS:  # a page no rank reads would count nobody
+            raise ValueError(f"no page shard {shard}")
         rows = [(exact_key(board, b, points), {"n": d}) for (board, b, points), d in self.exact.items() if d]
         for (board, page), deltas in self.pages.items():
             changed = {f"b{b % model.PAGE_SIZE}": d for b, d in deltas.items() if d}

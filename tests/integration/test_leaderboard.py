@@ -271,7 +271,7 @@ def test_scores_counted_in_an_earlier_layout_are_recounted_once_while_members_ke
         cursor = None
         while True:  # as the jobs do: a page, then the rest
             moves, cursor = store.uncounted(segment, 3, 25, cursor)
-            store.count_in(moves, segment)
+            store.count_in(moves, segment % store.HIST_SHARDS)
             if not cursor:
                 return
 

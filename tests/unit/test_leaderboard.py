@@ -23,7 +23,7 @@ def test_buckets_are_exact_below_2048_then_sixteen_per_power_of_two():
     assert model.bucket(2048 + 128) == 2049
     assert model.bucket(4096) == 2048 + 16
     assert len({model.bucket(s) for s in range(1 << 20, 1 << 21)}) == 16
-    assert model.PAGES == 20  # x 4 shards + the score: one BatchGet
+    assert model.PAGES == 20  # x 2 shards + the score: one BatchGet
 
 
 def test_boards_cover_program_and_brand_for_each_period_in_the_program_timezone():
