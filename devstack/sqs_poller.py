@@ -22,12 +22,13 @@ from devstack.lambda_runtime import EventHandler, sqs_event
 
 log = logging.getLogger("devstack.sqs")
 
-# How long a receive waits for messages. Lambda's pollers wait 20 s (SQS's maximum), and a 20 s
-# wait here spared the stack ~7 ms of CPU per event at 10 events/s, but in one of two full load
-# runs with it four events of one accepted batch were neither processed nor left on the queue
-# (BENCHMARKS.md, 2026-12-07); until that is understood the pollers ask every second, as they
-# did through every run that lost nothing. A stop waits only for the pollers handling a batch.
-WAIT_SECONDS = 1
+# How long a receive waits for messages: 20 s, as Lambda's pollers (SQS's maximum). moto answers
+# a long poll as soon as a message arrives, so nothing waits longer, and idle pollers cost a
+# request every 20 s instead of every second. Once set aside: a full load run left four events
+# unprocessed; moto's receives were not safe under concurrent pollers then (one message to two
+# pollers, failed receives: devstack.moto_server.safer_sqs). With that fixed the same run lost
+# none (BENCHMARKS.md, 2026-12-07, third session).
+WAIT_SECONDS = 20
 
 
 def failed_ids(reply: Any, batch: list[dict[str, Any]]) -> set[str]:
