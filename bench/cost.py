@@ -20,8 +20,9 @@ polls (a receive that returned nothing) are a fixed cost of a deployment, not of
 operation, and are reported apart. Afterwards it checks that every event was processed once.
 
 Usage: ``.venv/bin/python bench/cost.py [--events 2000] [--members 200] [--single 300]
-[--redemptions 100] [--reads 200] [--json out.json] [--compare earlier.json]`` (10 events a member, as in issue 16's
-10,000 for 1,000: the meter's own reads make a run slow, about 4 events/s on 2 cores).
+[--redemptions 100] [--reads 200] [--coalition] [--json out.json] [--compare earlier.json]`` (10 events a
+member, as in issue 16's 10,000 for 1,000: the meter's own reads make a run slow, about 4 events/s on 2 cores).
+The programme's brand is the stack's demo brand (one brand); with ``--coalition`` a second one.
 """
 
 from __future__ import annotations
@@ -225,7 +226,10 @@ class Workload:
     def setup(self) -> None:
         admin = self.stack.credentials["admin_key"]
         call(self.session, "PUT", self.api + "/v1/tiers", admin, json=TIERS)
-        brand = call(self.session, "POST", self.api + "/v1/brands", admin, json={"name": "Cost Co"})
+        if self.args.coalition:  # a second brand beside the demo one: every board kept per brand too
+            brand = call(self.session, "POST", self.api + "/v1/brands", admin, json={"name": "Cost Co"})
+        else:  # the stack's demo brand: a programme of one brand, as most are
+            brand = {"id": self.stack.credentials["brand_id"], "api_key": self.stack.credentials["brand_key"]}
         self.brand, self.key = brand, brand["api_key"]
         for activity in activities():
             call(self.session, "POST", self.api + "/v1/activities", self.key, json=activity)
@@ -337,6 +341,8 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=300)
     parser.add_argument("--redemptions", type=int, default=100)
     parser.add_argument("--reads", type=int, default=200)
+    parser.add_argument("--coalition", action="store_true",
+                        help="earn with a second brand (the demo brand is the first), not the demo brand alone")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     parser.add_argument("--compare", type=Path, help="an earlier run's --json: print both side by side")
     args = parser.parse_args()

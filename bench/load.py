@@ -1,7 +1,7 @@
 """Load on the local stack (`make dev`): events accepted in batches, drained by the pipeline.
 
-Starts `python -m devstack` on free ports with a throwaway state directory, makes a brand, an
-activity (1 point per purchase) and members, then:
+Starts `python -m devstack` on free ports with a throwaway state directory, takes its demo brand
+(or, with ``--coalition``, makes a second), an activity (1 point per purchase) and members, then:
 
 1. **burst**: ``--burst`` events through ``POST /v1/events/batch`` (batches of ``--batch``, 4
    clients at once) as fast as the API takes them: events accepted per second; then how long
@@ -17,7 +17,7 @@ At the end every accepted event must be processed once: *lost* = accepted but no
 within a grace period; *duplicated* = points granted beyond one per event (member balances)
 or an event with more than one outcome.
 
-Usage: ``.venv/bin/python bench/load.py [--duration 300] [--rate 20] [--burst 1000]``;
+Usage: ``.venv/bin/python bench/load.py [--duration 300] [--rate 20] [--burst 1000] [--coalition]``;
 ``PUNCHCARD_API_CONCURRENCY`` / ``PUNCHCARD_QUEUE_CONCURRENCY`` are passed to the stack.
 """
 
@@ -103,10 +103,14 @@ def call(session, method, url, key, **kwargs):
     return reply.json()
 
 
-def setup(stack: Stack, members: int) -> tuple[str, list[str]]:
+def setup(stack: Stack, members: int, coalition: bool = False) -> tuple[str, list[str]]:
+    """The stack's demo brand (a programme of one brand) or, with ``coalition``, a second one."""
     session = requests.Session()
-    brand = call(session, "POST", stack.api + "/v1/brands", stack.credentials["admin_key"], json={"name": "Load"})
-    key = brand["api_key"]
+    if coalition:
+        key = call(session, "POST", stack.api + "/v1/brands", stack.credentials["admin_key"],
+                   json={"name": "Load"})["api_key"]
+    else:
+        key = stack.credentials["brand_key"]
     call(session, "POST", stack.api + "/v1/activities", key, json={
         "name": "a point a purchase", "status": "active", "trigger": {"event": "purchase"}, "reward": {"points": 1}})
     with ThreadPoolExecutor(8) as pool:
@@ -178,11 +182,13 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=1000, help="events in the accept burst (0: none)")
     parser.add_argument("--batch", type=int, default=50, help="events per batch in the burst")
     parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--coalition", action="store_true",
+                        help="a second brand sends the events (default: the demo brand alone)")
     args = parser.parse_args()
 
     stack = Stack()
     try:
-        key, member_ids = setup(stack, args.members)
+        key, member_ids = setup(stack, args.members, args.coalition)
         accepted: list[str] = []
         print(f"stack up; api containers {os.environ.get('PUNCHCARD_API_CONCURRENCY', 'default')}, "
               f"queue concurrency {os.environ.get('PUNCHCARD_QUEUE_CONCURRENCY', 'default')}", flush=True)

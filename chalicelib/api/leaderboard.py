@@ -48,7 +48,7 @@ def leaderboard(principal):
             raise errors.NotFound("No such leaderboard.", details={"brand_id": brand_id})
         scope, member_id = (f"B.{brand_id}" if brand_id else "P"), principal.member_id
     now = datetime.now(UTC)
-    board = model.board(scope, period, now, config.program_timezone())
+    board = bootstrap.leaderboard().board(scope, period, now)
     items = [{"rank": row["rank"], "member_display": row["member_display"], "points": row["points"],
               "me": row["member_id"] == member_id} for row in bootstrap.leaderboard().top(board, limit)]
     me = bootstrap.leaderboard().standing(board, member_id) if member_id else None

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import config, errors
+from chalicelib import config, errors, queues
 from chalicelib.brands import store
 from chalicelib.identity import keys
 from chalicelib.identity.principal import Principal, Unauthenticated
 from chalicelib.ids import new_id
+from chalicelib.leaderboard import model as leaderboard
 from chalicelib.store.identity import ApiKeyItem, BrandItem
 
 
@@ -29,10 +30,26 @@ def _issue_key(brand_id: str, now: datetime) -> IssuedKey:
     return IssuedKey(item, keys.brand_key(key_id, secret))
 
 
+FOLD_AGAIN_SECONDS = 90  # > the roster's cache in the leaderboard's readers and a transaction's retries
+
+
 def create_brand(name: str, now: datetime) -> tuple[BrandItem, IssuedKey]:
+    """A new brand and its first key. The second brand makes the program a coalition: the
+    leaderboard's program boards, kept alone while there was one brand, are folded into the
+    first brand's boards (``leaderboard.fold`` jobs, at once and again after any single-brand
+    transaction still in flight has ended)."""
     brand_id = new_id()
     issued = _issue_key(brand_id, now)
-    return store.create_brand(brand_id, name, issued.key, now), issued
+    brand, before = store.create_brand(brand_id, name, issued.key, now)
+    if len(before.brand_ids) == 1:
+        for delay in (0, FOLD_AGAIN_SECONDS):
+            for body in leaderboard.fold_jobs():
+                queues.send("jobs", body, delay_seconds=delay)
+    return brand, issued
+
+
+def roster() -> store.Roster | None:
+    return store.roster()
 
 
 def get_brand(brand_id: str) -> tuple[BrandItem, list[ApiKeyItem]]:

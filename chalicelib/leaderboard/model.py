@@ -4,6 +4,16 @@ rank be counted without reading the members above it.
 A *board* is a scope (the program, or one brand) and a period (all time, a calendar month, an
 ISO week, in the program's timezone): ``P:all``, ``P:M2026-11``, ``B.<brand>:W2026-W47``.
 
+**One brand, one set of boards.** While the program has one brand (the roster, see
+:mod:`chalicelib.brands.store`), its boards would be the program's boards over again, so an
+earning moves only the program's three (:func:`plan`), and reads of the brand's boards are
+served by the program's (:func:`read_scope`). A program score then records, as ``unfolded``,
+the points it holds that the first brand's own board does not (brand score = stored + unfolded).
+Once a second brand arrives every earning moves the program's and its brand's boards, and
+first *folds* a program score's unfolded points into the first brand's board, in the same
+transaction; ``leaderboard.fold`` jobs fold the members who do not earn. Scores written before
+rosters hold no unfolded points: both boards were kept then.
+
 Rank = 1 + the number of members with a strictly higher score. Scores are grouped into
 buckets — exact below 2048 (where most members of most programmes are), then 16 per power of
 two (each about 4% wide) — whose member counts live in a few fixed *page* items per board, so
@@ -19,7 +29,9 @@ instead of needing the counts rebuilt while nothing moves.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 EXACT_BITS = 11
@@ -66,9 +78,97 @@ def board(scope: str, period: str, at: datetime, zone: str) -> str:
     return f"{scope}:{period_key(period, at, zone)}"
 
 
-def boards(brand_id: str, at: datetime, zone: str) -> list[str]:
-    """Every board an earning with ``brand_id`` at ``at`` counts on."""
-    return [board(scope, period, at, zone) for scope in ("P", f"B.{brand_id}") for period in PERIODS]
+class Roster(Protocol):
+    """The program's brands (:class:`chalicelib.brands.store.Roster`)."""
+
+    first: str
+
+    def only(self, brand_id: str) -> bool: ...
+
+
+class Earning(NamedTuple):
+    """A move of a member's points (an earning, or a reversal: ``delta`` < 0) on every board."""
+
+    id: str
+    member_id: str
+    brand_id: str
+    delta: int
+    at: datetime
+
+
+Pair = tuple[str, str]  # (board, member)
+State = tuple[int, int]  # (points, unfolded)
+
+
+def _alone(roster: Roster | None, brand_id: str) -> bool:
+    return roster is not None and roster.only(brand_id)
+
+
+def read_scope(scope: str, roster: Roster | None) -> str:
+    """The scope whose boards hold ``scope``'s scores: the program's, for the only brand's."""
+    return "P" if scope.startswith("B.") and _alone(roster, scope[2:]) else scope
+
+
+def folded_into(program_board: str, roster: Roster) -> str:
+    """The first brand's board of the same period as a program board."""
+    return f"B.{roster.first}:{program_board.split(':', 1)[1]}"
+
+
+def reads(earnings: Iterable[Earning], roster: Roster | None, zone: str,
+          stored: Mapping[Pair, State | None] | None = None) -> set[Pair]:
+    """The scores :func:`plan` needs: the program's boards; the brand's, unless it is the only
+    brand; given the program's scores (``stored``), the first brand's where an earning folds."""
+    earnings = list(earnings)
+    alone_too = {e.member_id for e in earnings if _alone(roster, e.brand_id)}
+    out: set[Pair] = set()
+    for e in earnings:
+        for period in PERIODS:
+            program = (board("P", period, e.at, zone), e.member_id)
+            out.add(program)
+            if _alone(roster, e.brand_id):
+                continue
+            out.add((board(f"B.{e.brand_id}", period, e.at, zone), e.member_id))
+            if roster is not None and stored is not None and program in stored and (
+                    (stored[program] or (0, 0))[1] or e.member_id in alone_too):
+                out.add((folded_into(program[0], roster), e.member_id))
+    return out
+
+
+def fold(new: dict[Pair, State], stored: Mapping[Pair, State | None], program: Pair, roster: Roster) -> None:
+    """Move a program score's unfolded points to the first brand's board of its period."""
+    points, unfolded = new.get(program) or stored[program] or (0, 0)
+    if not unfolded:
+        return
+    first = (folded_into(program[0], roster), program[1])
+    first_points = (new.get(first) or stored[first] or (0, 0))[0]
+    new[first] = (max(0, first_points + unfolded), 0)
+    new[program] = (points, 0)
+
+
+def plan(earnings: Iterable[Earning], stored: Mapping[Pair, State | None], roster: Roster | None,
+         zone: str) -> dict[Pair, State]:
+    """(points, unfolded) after the earnings, in order, of every (board, member) they move,
+    from ``stored`` (as read: None for no score; every pair :func:`reads` names). Scores never
+    go below 0. An earning of the only brand moves the program's boards and records the move
+    as unfolded; any other folds first, then moves the program's boards and its brand's."""
+    new: dict[Pair, State] = {}
+
+    def current(pair: Pair) -> State:
+        return new.get(pair) or stored[pair] or (0, 0)
+
+    for e in earnings:
+        alone = _alone(roster, e.brand_id)
+        for period in PERIODS:
+            program = (board("P", period, e.at, zone), e.member_id)
+            if not alone and roster is not None:
+                fold(new, stored, program, roster)
+            points, unfolded = current(program)
+            moved = max(0, points + e.delta)
+            new[program] = (moved, unfolded + moved - points if alone else unfolded)
+            if not alone:
+                brand = (board(f"B.{e.brand_id}", period, e.at, zone), e.member_id)
+                new[brand] = (max(0, current(brand)[0] + e.delta), 0)
+    return new
 
 
 def rank(score: int, counts_by_bucket: dict[int, int], higher_in_bucket: int) -> int:
@@ -93,6 +193,13 @@ def recount_jobs(segments: int) -> list[dict]:
     """The ``jobs`` messages that recount every score not counted in :data:`LAYOUT`, a scan
     segment each (``leaderboard.recount``)."""
     return [{"job": "leaderboard.recount", "args": {"segment": segment, "segments": segments}}
+            for segment in range(segments)]
+
+
+def fold_jobs(segments: int = 4) -> list[dict]:
+    """The ``jobs`` messages that fold the program boards' single-brand points into the first
+    brand's boards when a second brand arrives, a scan segment each (``leaderboard.fold``)."""
+    return [{"job": "leaderboard.fold", "args": {"segment": segment, "segments": segments}}
             for segment in range(segments)]
 
 

@@ -1,49 +1,112 @@
 """The leaderboard: a consumer of domain events over its store (:mod:`.store`), plain Python.
 
-Each points.earned / points.reversed event moves the member's score on six boards (program
-and brand, each by week, month and all time) and the bucket counts, in a transaction
-conditioned on the scores read, with the event's applied marker: exactly once, and exact. A
-batch's events share their transactions (:func:`apply_all`), so a page of bucket counts is
-written once a batch, not once an event. Rank: one BatchGet (own score + every
-bucket page) and one Query (exact scores ahead within the own bucket). Top N: one Query and one
-BatchGet of the names.
+Each points.earned / points.reversed event moves the member's score on the program's boards
+(by week, month and all time) and, once the program has a second brand, on the event brand's
+three (:func:`model.plan`: while there is one brand, its boards are the program's), with the
+bucket counts, in a transaction conditioned on the scores read, with the event's applied
+marker: exactly once, and exact. A batch's events share their transactions
+(:func:`apply_all`), so a page of bucket counts is written once a batch, not once an event.
+Rank: one BatchGet (own score + every bucket page), and for a score in a wide bucket one Query
+(exact scores ahead within it). Top N: one Query and one BatchGet of the names.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
 from chalicelib import config, ids, queues
+from chalicelib.brands import store as brands
 from chalicelib.bus.catalogue import DomainEvent, PointsEarned, PointsReversed
 from chalicelib.bus.consumer import Consumer, scratch
 from chalicelib.jobs import job
 from chalicelib.leaderboard import model, store
 from chalicelib.observability import logger
+from chalicelib.store.writes import ATTEMPTS, Contention, backoff
 
 MAX_ITEMS = 100  # a transaction's limit
 SCORES = "leaderboard.scores"  # consumer scratch(): (board, member) -> store.Score (None: no item), read for the batch
+ROSTER = "leaderboard.roster"  # consumer scratch(): the roster read with them
+ROSTER_SECONDS = 60  # how long a container trusts the roster it read last, to choose what to read
+
+_roster: list[Any] = [None, float("-inf")]  # (roster, when read)
+
+Stored = dict[tuple[str, str], store.Score | None]
+
+
+def roster(fresh: bool = False) -> brands.Roster | None:
+    """The program's brands as this container last read them (at most :data:`ROSTER_SECONDS`
+    ago). Only chooses which boards to read; what a transaction writes is decided on a roster
+    read with the scores it is conditioned on."""
+    if fresh or time.monotonic() - _roster[1] > ROSTER_SECONDS:
+        _remember(brands.roster())
+    return _roster[0]
+
+
+def _remember(found: brands.Roster | None) -> None:
+    _roster[:] = [found, time.monotonic()]
+
+
+def _states(stored: Stored) -> dict[tuple[str, str], tuple[int, int] | None]:
+    return {pair: (score.points, score.unfolded) if score else None for pair, score in stored.items()}
+
+
+def _read(earnings: list[model.Earning], known: Stored | None = None,
+          known_roster: brands.Roster | None = None) -> tuple[Stored, brands.Roster | None]:
+    """The scores the earnings move (strongly consistent) and the roster, in one BatchGet (a
+    second where a program score turns out to hold points to fold); ``known`` scores and
+    ``known_roster`` (from the batch's read) are not read again."""
+    zone = config.program_timezone()
+    stored: Stored = dict(known or {})
+    found = known_roster
+    want = model.reads(earnings, found or roster(), zone) - stored.keys()
+    if want or found is None:
+        fresh, raw = store.scores(want, also=None if found else brands.roster_key())
+        stored.update(fresh)
+        if found is None and raw:
+            found = brands.roster_from_raw(raw)
+            _remember(found)
+        elif found is None:  # no brand yet, or a tenant from before rosters: built from its brands
+            found = roster()
+    while missing := model.reads(earnings, found, zone, _states(stored)) - stored.keys():
+        stored.update(store.scores(missing)[0])
+    return stored, found
+
+
+def _moves(stored: Stored, new: dict[tuple[str, str], tuple[int, int]]) -> list[store.Move]:
+    moves = []
+    for (board, member_id), (points, unfolded) in new.items():
+        was = stored[(board, member_id)]
+        moves.append(store.Move(board, member_id, was.points if was else None, points, was is None or was.counted,
+                                ((was.unfolded if was else 0), unfolded) if board.startswith("P:") else None))
+    return moves
+
+
+def _scores(new: dict[tuple[str, str], tuple[int, int]]) -> Stored:
+    return {pair: store.Score(points, True, unfolded) for pair, (points, unfolded) in new.items()}
 
 
 def apply(message_id: str, member_id: str, brand_id: str, delta: int, at: datetime) -> bool:
     """Move the member's score by ``delta`` on every board the earning counts on, once per
     ``message_id``. Scores never go below 0. Returns False if the message was counted before."""
-    pairs = [(board, member_id) for board in model.boards(brand_id, at, config.program_timezone())]
-    read_ahead = scratch().get(SCORES)  # the batch's scores, read at once (apply_all)
-    new: dict[tuple[str, str], store.Score] = {}
+    earning = model.Earning(message_id, member_id, brand_id, delta, at)
+    ahead: Stored | None = scratch().get(SCORES)  # the batch's scores, read at once (apply_all)
+    new: Stored = {}
+    attempts = []
 
     def moves() -> list[store.Move]:
-        if read_ahead is not None and not new and all(pair in read_ahead for pair in pairs):
-            stored = {pair: read_ahead[pair] for pair in pairs}  # first attempt only
-        else:  # fresh reads: a concurrent message of this member may have moved them
-            stored = store.scores(pairs)
-        for pair in pairs:
-            new[pair] = store.Score(max(0, _points(stored[pair]) + delta), True)
-        return [_move(pair, stored[pair], new[pair].points) for pair in pairs]
+        first = not attempts and ahead is not None  # later attempts read afresh: something moved
+        attempts.append(1)
+        stored, found = _read([earning], ahead if first else None, scratch().get(ROSTER) if first else None)
+        planned = model.plan([earning], _states(stored), found, config.program_timezone())
+        new.clear()
+        new.update(_scores(planned))
+        return _moves(stored, planned)
 
     done = store.apply_once(message_id, at, moves)
-    if done and read_ahead is not None:
-        read_ahead.update(new)  # what the next message of this member in the batch starts from
+    if done and ahead is not None:
+        ahead.update(new)  # what the next message of this member in the batch starts from
     return done
 
 
@@ -51,63 +114,49 @@ def apply_all(events: list[PointsEarned | PointsReversed]) -> set[str]:
     """The batch form: apply a batch's events in as few transactions as fit (at most
     :data:`MAX_ITEMS` items each; one for a batch of ten): every event's marker, one score
     update per (board, member) for all of the member's events in it, and each board's bucket
-    counts summed into one update per page instead of one per event. The scores come from one
-    strongly consistent BatchGet, and each update is conditioned on them, so a stale read or a
-    concurrent transaction cancels the transaction, never counts wrong. Returns the ids applied;
-    the others (a transaction cancelled: an event applied before, a score that moved, a
-    conflict) go through :func:`apply` one by one, starting from the scores read here."""
+    counts summed into one update per page instead of one per event. The scores and the roster
+    come from one strongly consistent BatchGet, and each update is conditioned on them, so a
+    stale read or a concurrent transaction cancels the transaction, never counts wrong. Returns
+    the ids applied; the others (a transaction cancelled: an event applied before, a score that
+    moved, a conflict) go through :func:`apply` one by one, starting from the scores read here."""
     zone = config.program_timezone()
-    unique: dict[str, PointsEarned | PointsReversed] = {}
-    for event in events:
-        unique.setdefault(event.id, event)  # a message twice in one batch counts once
-    boards = {event_id: model.boards(event.brand_id, event.at, zone) for event_id, event in unique.items()}
-    pairs = {(board, event.member_id) for event_id, event in unique.items() for board in boards[event_id]}
-    if not pairs or len(pairs) > 100:  # one BatchGet's worth; else each event reads its own
+    unique: dict[str, model.Earning] = {}
+    for event in events:  # a message twice in one batch counts once
+        unique.setdefault(event.id, model.Earning(event.id, event.member_id, event.brand_id, _delta(event), event.at))
+    if not unique:
         return set()
-    stored = store.scores(pairs)
-    scratch()[SCORES] = stored
-    by_member: dict[str, list[PointsEarned | PointsReversed]] = {}
-    for event in unique.values():
-        by_member.setdefault(event.member_id, []).append(event)
+    stored, found = _read(list(unique.values()))
+    scratch()[SCORES], scratch()[ROSTER] = stored, found
+    by_member: dict[str, list[model.Earning]] = {}
+    for earning in unique.values():
+        by_member.setdefault(earning.member_id, []).append(earning)
+    planned = {member: model.plan(earnings, _states(stored), found, zone) for member, earnings in by_member.items()}
+    moves = {member: _moves(stored, new) for member, new in planned.items()}
 
-    def plan(members: list[str]) -> tuple[list[dict[str, Any]], dict[tuple[str, str], store.Score]]:
-        new: dict[tuple[str, str], int] = {}
-        markers = {}
-        for member in members:
-            for event in by_member[member]:
-                markers[event.id] = event.at
-                for board in boards[event.id]:
-                    pair = (board, member)
-                    new[pair] = max(0, new.get(pair, _points(stored[pair])) + _delta(event))
-        moves = [_move(pair, stored[pair], points) for pair, points in new.items()]
-        shard = ids.shard_of(next(iter(markers)), store.HIST_SHARDS)
-        return store.transaction(markers, moves, shard), {pair: store.Score(p, True) for pair, p in new.items()}
+    def transaction(members: list[str]) -> list[dict[str, Any]]:
+        markers = {e.id: e.at for member in members for e in by_member[member]}
+        return store.transaction(markers, [m for member in members for m in moves[member]],
+                                 ids.shard_of(next(iter(markers)), store.HIST_SHARDS))
 
     applied: set[str] = set()
 
-    def commit(members: list[str]) -> None:
-        items, new = plan(members)
+    def commit(members: list[str], items: list[dict[str, Any]]) -> None:
         if members and len(items) <= MAX_ITEMS and store.commit(items):
-            stored.update(new)
-            applied.update(event.id for member in members for event in by_member[member])
+            for member in members:
+                stored.update(_scores(planned[member]))
+                applied.update(e.id for e in by_member[member])
 
     group: list[str] = []
+    items: list[dict[str, Any]] = []
     for member in by_member:  # a member's events stay in one transaction: its scores move once
-        if group and len(plan([*group, member])[0]) > MAX_ITEMS:
-            commit(group)
-            group = []
+        candidate = transaction([*group, member])
+        if group and len(candidate) > MAX_ITEMS:
+            commit(group, items)
+            group, candidate = [], transaction([member])
         group.append(member)
-    commit(group)
+        items = candidate
+    commit(group, items)
     return applied
-
-
-def _points(score: store.Score | None) -> int:
-    return score.points if score else 0
-
-
-def _move(pair: tuple[str, str], stored: store.Score | None, points: int) -> store.Move:
-    board, member_id = pair
-    return store.Move(board, member_id, stored.points if stored else None, points, stored is None or stored.counted)
 
 
 def _delta(event: PointsEarned | PointsReversed) -> int:
@@ -122,6 +171,50 @@ def consumer() -> Consumer:
     """The leaderboard as a consumer of domain events (see chalicelib.bootstrap)."""
     handlers: dict[type[DomainEvent], Any] = {PointsEarned: _moved, PointsReversed: _moved}
     return Consumer("leaderboard", handlers, prepare=apply_all)
+
+
+# -- a second brand: fold the program's boards into the first brand's ---------------------------
+
+FOLD_PAGE = 200
+FOLD_BATCH = 25  # program scores a transaction folds (two score updates and at most two pages each)
+
+
+@job("leaderboard.fold")
+def fold_job(args: dict[str, Any]) -> dict[str, int]:
+    """Fold one page of one segment's unfolded program scores, and pass the rest on as a new message."""
+    segment, segments = int(args["segment"]), int(args["segments"])
+    pairs, cursor = store.unfolded(segment, segments, FOLD_PAGE, args.get("cursor"))
+    folded = sum(fold(pairs[start:start + FOLD_BATCH]) for start in range(0, len(pairs), FOLD_BATCH))
+    if cursor:  # the rest of the segment: a message of its own, so no run outlives its Lambda
+        queues.send("jobs", {"job": "leaderboard.fold", "args": {**args, "cursor": cursor}})
+    logger.info("leaderboard fold page done", extra={"segment": segment, "found": len(pairs),
+                                                      "folded": folded, "more": bool(cursor)})
+    return {"found": len(pairs), "folded": folded}
+
+
+def fold(programs: list[tuple[str, str]]) -> int:
+    """Move program scores' unfolded points to the first brand's boards, in one transaction
+    conditioned on the scores read (a live move may fold one first: it is then left alone).
+    Returns how many were folded here."""
+    for attempt in range(ATTEMPTS):
+        stored, raw = store.scores(programs, also=brands.roster_key())
+        found = brands.roster_from_raw(raw) if raw else None
+        if found is None:
+            return 0
+        firsts = {(model.folded_into(board, found), member) for (board, member) in programs
+                  if stored[(board, member)] and stored[(board, member)].unfolded}
+        stored.update(store.scores(firsts)[0])
+        new: dict[tuple[str, str], tuple[int, int]] = {}
+        for program in programs:
+            model.fold(new, _states(stored), program, found)
+        if not new:
+            return 0
+        if store.commit(store.transaction({}, _moves(stored, new), ids.shard_of(programs[0][1], store.HIST_SHARDS))):
+            return sum(1 for pair in new if pair[0].startswith("P:"))
+        if len(programs) > 1:  # one moved meanwhile: the others alone
+            return sum(fold([program]) for program in programs)
+        backoff(attempt)
+    raise Contention("The member's scores kept moving; the fold will be retried.")
 
 
 RECOUNT_PAGE = 200
@@ -165,6 +258,12 @@ def top(board: str, limit: int) -> list[dict[str, Any]]:
     return [{"rank": rank, "member_id": member_id, "points": points,
              "member_display": names.get(member_id) or model.anonymous_name(member_id)}
             for rank, member_id, points in model.ranked(rows)]
+
+
+def board(scope: str, period: str, at: datetime) -> str:
+    """The board that holds ``scope``'s scores for the period at ``at`` (the only brand's are
+    the program's)."""
+    return model.board(model.read_scope(scope, roster()), period, at, config.program_timezone())
 
 
 def standing(board: str, member_id: str) -> dict[str, Any] | None:

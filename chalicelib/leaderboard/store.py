@@ -3,7 +3,9 @@ DynamoDB (boto3's low-level client: bucket counts ``ADD`` to attribute names cho
 
 Items (see :mod:`chalicelib.leaderboard.model` for boards and buckets):
 - ``LB#<board>#<member> / SCORE`` — the member's points on a board and ``counted``, the
-  layout (:data:`model.LAYOUT`) whose counts hold them; while above 0 it carries the
+  layout (:data:`model.LAYOUT`) whose counts hold them; on a program board, ``unfolded``: the
+  points of the only brand not on that brand's own board (see :mod:`.model`, absent: 0);
+  while above 0 it carries the
   ``ranking`` index keys (``RANK#<board>``, ``<points, 13 digits>#<member>``, keys only): top
   N is one Query.
 - ``LBC#<board>#<shard> / P<page>`` — members per score bucket (attribute ``b<i>`` for the
@@ -37,6 +39,7 @@ PAD = 13
 class Score(NamedTuple):
     points: int
     counted: bool  # in the counts of the current layout (else in none that is read)
+    unfolded: int = 0
 
 
 class Move(NamedTuple):
@@ -45,6 +48,7 @@ class Move(NamedTuple):
     old: int | None  # points before (None: no item)
     new: int
     counted: bool = True  # ``old`` is in the current layout's counts
+    unfolded: tuple[int, int] | None = None  # (before, after) on a program board; None: left as it is
 
 
 def _table() -> str:
@@ -77,11 +81,20 @@ def shard_of(member_id: str) -> int:
 
 def _batch_get(keys: list[dict[str, Any]], consistent: bool = False) -> list[dict[str, Any]]:
     """Every item of ``keys`` that exists (one request unless DynamoDB leaves keys unprocessed)."""
+    return [item for _, item in _batch_get_tables([(_table(), key) for key in keys], consistent)]
+
+
+def _batch_get_tables(keys: list[tuple[str, dict[str, Any]]],
+                      consistent: bool = True) -> list[tuple[str, dict[str, Any]]]:
+    """(table, item) of every (table, key) that exists, at most 100 keys: one request unless
+    DynamoDB leaves keys unprocessed."""
     client, found = aws.client("dynamodb"), []
-    pending = {_table(): {"Keys": keys, "ConsistentRead": consistent}}
+    pending: dict[str, Any] = {}
+    for table, key in keys:
+        pending.setdefault(table, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(key)
     for attempt in range(ATTEMPTS):
         reply = client.batch_get_item(RequestItems=pending)
-        found += reply["Responses"].get(_table(), [])
+        found += [(table, item) for table, items in reply["Responses"].items() for item in items]
         pending = reply.get("UnprocessedKeys") or {}
         if not pending:
             return found
@@ -92,16 +105,25 @@ def _batch_get(keys: list[dict[str, Any]], consistent: bool = False) -> list[dic
 # -- scores -----------------------------------------------------------------------------------
 
 def _score(item: dict[str, Any]) -> Score:
-    return Score(int(item["points"]["N"]), int(item.get("counted", {}).get("N", 1)) == model.LAYOUT)
+    return Score(int(item["points"]["N"]), int(item.get("counted", {}).get("N", 1)) == model.LAYOUT,
+                 int(item.get("unfolded", {}).get("N", 0)))
 
 
-def scores(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Score | None]:
+def scores(pairs: Iterable[tuple[str, str]],
+           also: tuple[str, dict[str, Any]] | None = None) -> tuple[dict[tuple[str, str], Score | None], Any]:
     """Each (board, member)'s score as stored now (strongly consistent; None: no item), in
-    one BatchGet of at most 100 keys."""
+    one BatchGet a 100 keys; with ``also`` = (table, key), that item too, in the same request
+    (None if it does not exist)."""
     keys = {(board, member): score_key(board, member) for board, member in pairs}
-    found = {item["pk"]["S"]: _score(item)
-             for item in _batch_get(list(keys.values()), consistent=True)} if keys else {}
-    return {pair: found.get(key["pk"]["S"]) for pair, key in keys.items()}
+    wanted = [(_table(), key) for key in keys.values()] + ([also] if also else [])
+    found, extra = {}, None
+    for start in range(0, len(wanted), 100):
+        for table, item in _batch_get_tables(wanted[start:start + 100]):
+            if table == _table():
+                found[item["pk"]["S"]] = _score(item)
+            else:
+                extra = item
+    return {pair: found.get(key["pk"]["S"]) for pair, key in keys.items()}, extra
 
 
 def apply_once(message_id: str, at: datetime, moves: Callable[[], list[Move]]) -> bool:
@@ -136,28 +158,46 @@ def commit(items: list[dict[str, Any]]) -> bool:
 
 
 def _changes(move: Move) -> bool:
-    return move.old is None or move.new != move.old or not move.counted
+    unfolded = move.unfolded is not None and move.unfolded[0] != move.unfolded[1]
+    return move.old is None or move.new != move.old or not move.counted or unfolded
 
 
 def _score_update(move: Move) -> dict[str, Any]:
     """The member's points on the board from ``old`` (None: no item yet) to ``new``, counted in
-    the current layout, conditioned on ``old`` and on the layout it was counted in; while above
-    0 the item carries its ``ranking`` index keys."""
-    board, member_id, old, new, counted = move
+    the current layout, conditioned on ``old`` and on the layout it was counted in (and on a
+    program board, ``unfolded`` from its value before to after); while above 0 the item
+    carries its ``ranking`` index keys."""
+    board, member_id, old, new, counted, unfolded = move
     values = {":new": {"N": str(new)}, ":layout": {"N": str(model.LAYOUT)}}
     score: dict[str, Any] = {"TableName": _table(), "Key": score_key(board, member_id),
                              "ExpressionAttributeValues": values}
+    sets, removes, conditions = ["points = :new", "counted = :layout"], [], []
     if new > 0:
-        score["UpdateExpression"] = "SET points = :new, counted = :layout, gsi2pk = :rank, gsi2sk = :order"
+        sets += ["gsi2pk = :rank", "gsi2sk = :order"]
         values.update({":rank": {"S": f"RANK#{board}"}, ":order": {"S": f"{new:0{PAD}d}#{member_id}"}})
     else:
-        score["UpdateExpression"] = "SET points = :new, counted = :layout REMOVE gsi2pk, gsi2sk"
+        removes += ["gsi2pk", "gsi2sk"]
     if old is None:
-        score["ConditionExpression"] = "attribute_not_exists(pk)"
+        conditions.append("attribute_not_exists(pk)")
     else:
         values[":old"] = {"N": str(old)}
-        score["ConditionExpression"] = "points = :old AND " + (
-            "counted = :layout" if counted else "(attribute_not_exists(counted) OR counted <> :layout)")
+        conditions += ["points = :old",
+                       "counted = :layout" if counted else "(attribute_not_exists(counted) OR counted <> :layout)"]
+    if unfolded is not None:
+        before, after = unfolded
+        if old is not None:
+            if before:
+                values[":was"] = {"N": str(before)}
+                conditions.append("unfolded = :was")
+            else:
+                conditions.append("attribute_not_exists(unfolded)")
+        if after:
+            values[":unfolded"] = {"N": str(after)}
+            sets.append("unfolded = :unfolded")
+        else:
+            removes.append("unfolded")
+    score["UpdateExpression"] = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    score["ConditionExpression"] = " AND ".join(conditions)
     return {"Update": score}
 
 
@@ -172,7 +212,7 @@ class Counts:
 
     def move(self, move: Move) -> None:
         """-1 where the member was counted (if in this layout's counts), +1 where it is now."""
-        board, _, old, new, counted = move
+        board, _, old, new, counted, _ = move
         for points, sign in (((old or 0) if counted else 0, -1), (new, 1)):
             if points > 0:
                 b = model.bucket(points)
@@ -308,3 +348,20 @@ def count_in(moves: list[Move], shard: int) -> int:
             continue
         done += sum(commit(transaction({}, [move], shard)) for move in chunk)  # one moved: the others alone
     return done
+
+
+# -- fold (a second brand arrives) ------------------------------------------------------------
+
+def unfolded(segment: int, segments: int, limit: int,
+             cursor: dict[str, Any] | None) -> tuple[list[tuple[str, str]], dict[str, Any] | None]:
+    """(board, member) of program scores holding unfolded points: one page of one segment of a
+    parallel Scan (a program becomes a coalition once; nothing indexes them), and where to go
+    on (None: the segment is done)."""
+    kwargs: dict[str, Any] = {"ExclusiveStartKey": cursor} if cursor else {}
+    reply = aws.client("dynamodb").scan(
+        TableName=_table(), Segment=segment, TotalSegments=segments, Limit=limit,
+        FilterExpression="sk = :score AND begins_with(pk, :program) AND attribute_exists(unfolded)",
+        ExpressionAttributeValues={":score": {"S": "SCORE"}, ":program": {"S": "LB#P:"}},
+        ProjectionExpression="pk", **kwargs)
+    pairs = [tuple(item["pk"]["S"].removeprefix("LB#").rsplit("#", 1)) for item in reply.get("Items", [])]
+    return pairs, reply.get("LastEvaluatedKey")

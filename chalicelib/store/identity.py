@@ -1,8 +1,9 @@
 """The ``identity`` table: brands and their API keys.
 
-Items: ``BRAND#<id> / BRAND`` (the brand, with the ids of its keys) and ``KEY#<key_id> / KEY``
-(one API key: its salted hash, never the key). The authorizer reads one key item per
-uncached request.
+Items: ``BRAND#<id> / BRAND`` (the brand, with the ids of its keys), ``KEY#<key_id> / KEY``
+(one API key: its salted hash, never the key) and ``BRANDS / ROSTER`` (every brand's id and
+the first brand's: the leaderboard keeps brand boards apart only in a coalition). The
+authorizer reads one key item per uncached request.
 """
 
 from __future__ import annotations
@@ -51,3 +52,15 @@ class ApiKeyItem(IdentityTable):
     @property
     def key_id(self) -> str:
         return self.pk.removeprefix("KEY#")
+
+
+class RosterItem(IdentityTable):
+    """Every brand of the program (written with each brand, in its transaction) and the first
+    one: while it is the only one, the program's boards are its boards."""
+
+    brand_ids = UnicodeSetAttribute(default=set)
+    first = UnicodeAttribute()
+
+    @staticmethod
+    def key_for() -> tuple[str, str]:
+        return "BRANDS", "ROSTER"

@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,9 @@ def local_aws():
     try:
         provisioned = provision.provision_all()
         environment.apply(cognito.provision(moto.endpoint))
+        from chalicelib.brands import service as brands
+
+        brands.create_brand("Integration", datetime.now(UTC))  # as any tenant: a brand (and roster) before events
         yield {"dynamodb": dynamodb.endpoint, "moto": moto.endpoint, "provisioned": provisioned}
     finally:
         os.environ.clear()

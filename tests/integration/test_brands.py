@@ -1,5 +1,6 @@
 """Brand onboarding and the key lifecycle against DynamoDB Local."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,3 +85,43 @@ def test_a_brand_cannot_revoke_through_another_brands_id(local_aws):
 def test_unknown_brand_is_not_found(local_aws):
     with pytest.raises(errors.NotFound):
         service.rotate_key(new_id(), NOW)
+
+
+def _received(sqs, url: str) -> list[dict]:
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages"):
+        for message in batch:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def test_the_roster_holds_every_brand_and_the_second_brand_starts_folding_the_leaderboard(local_aws, sqs):
+    from chalicelib import jobs, queues
+    from chalicelib.brands import store
+    from chalicelib.leaderboard import service as leaderboard
+
+    url = queues.queue_url("jobs")
+    _received(sqs, url)
+    a, _ = service.create_brand("Roster A", NOW)
+    listed = store.roster()
+    assert a.brand_id in listed.brand_ids
+    assert not [b for b in _received(sqs, url) if b["job"] == "leaderboard.fold"]  # a coalition already
+
+    store.RosterItem(*store.RosterItem.key_for()).delete()  # a tenant from before rosters
+    rebuilt = store.roster()
+    assert rebuilt.brand_ids == listed.brand_ids
+    created = {brand_id: store.get_brand(brand_id).created_at for brand_id in rebuilt.brand_ids}
+    assert created[rebuilt.first] == min(created.values())
+
+    try:
+        store._roster_item(a.brand_id, frozenset({a.brand_id})).save()  # a programme of one brand...
+        b, _ = service.create_brand("Roster B", NOW)
+        assert store.roster() == store.Roster(a.brand_id, frozenset({a.brand_id, b.brand_id}))
+        folds = [body for body in _received(sqs, url) if body["job"] == "leaderboard.fold"]
+        assert sorted(body["args"]["segment"] for body in folds) == [0, 1, 2, 3]  # ...the others wait 90 s
+        results = [jobs.run(json.dumps(body)) for body in folds]
+        assert all(set(result) == {"found", "folded"} for result in results)
+    finally:
+        store._roster_item(rebuilt.first, rebuilt.brand_ids | {b.brand_id}).save()
+        leaderboard.roster(fresh=True)

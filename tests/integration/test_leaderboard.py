@@ -286,3 +286,88 @@ def test_scores_counted_in_an_earlier_layout_are_recounted_once_while_members_ke
         m: {"rank": expected[m], "points": scores[m]} for m in scores}
     assert store.uncounted(0, 1, 1000, None)[0] == []  # nothing left to count (in one page here)
     assert service.recount({"segment": 0, "segments": 1}) == {"found": 0, "counted": 0}
+
+
+def test_one_brand_keeps_only_the_program_boards_then_a_second_brand_folds_them_while_members_earn(local_aws):
+    """While the program has one brand its earnings write the program's boards alone (half the
+    items) and its boards read as the program's. A second brand arrives: earnings of both,
+    refunds among them, move program and brand boards, folding as they go, while the fold
+    jobs run at the same time; afterwards every board of the three scopes has exact points
+    and ranks, and nothing is left to fold."""
+    import botocore.client
+
+    from chalicelib.brands import store as brands
+    from chalicelib.leaderboard import service, store
+
+    rng = random.Random(20261208)
+    first, second = f"brand-{uuid.uuid4().hex[:8]}", f"brand-{uuid.uuid4().hex[:8]}"
+    at = datetime(2011, 3, 15, 12, tzinfo=UTC)  # month and week boards no other test writes
+    members = [f"m{uuid.uuid4().hex[:10]}" for _ in range(30)]
+    reference: dict[tuple[str, str], int] = {}
+
+    def earning(brand_id: str, member: str, n: int) -> dict:
+        refund = reference.get((f"B.{brand_id}", member)) and rng.random() < 0.3
+        points = rng.randint(1, 3000)
+        for scope in ("P", f"B.{brand_id}"):
+            key = (scope, member)
+            reference[key] = max(0, reference.get(key, 0) + (-points if refund else points))
+        return {"type": "points.reversed" if refund else "points.earned", "id": f"f-{n}-{uuid.uuid4().hex[:6]}",
+                "member_id": member, "brand_id": brand_id, "event_id": f"e{n}", "points": points,
+                "at": at.isoformat()}
+
+    def set_roster(brand_ids: set[str]) -> None:
+        brands._roster_item(first, frozenset(brand_ids)).save()
+        service.roster(fresh=True)
+
+    saved = brands.roster()
+    try:
+        set_roster({first})
+        real = botocore.client.BaseClient._make_api_call
+        with mock.patch.object(botocore.client.BaseClient, "_make_api_call", autospec=True, side_effect=real) as made:
+            for start in range(0, 90, 10):
+                _deliver_batch([earning(first, rng.choice(members), start + i) for i in range(10)])
+        written = [str(item) for items in _transactions(made) for item in items]
+        assert written
+        assert not [i for i in written if f"B.{first}" in i]
+        assert service.board(f"B.{first}", "month", at) == "P:M2011-03"
+
+        set_roster({first, second})
+        for start in range(90, 150, 10):  # before any fold job: refunds of the first brand fold first
+            _deliver_batch([earning(rng.choice([first, second]), rng.choice(members), start + i) for i in range(10)])
+
+        def earn() -> None:
+            for start in range(150, 240, 10):
+                _deliver_batch([earning(rng.choice([first, second]), rng.choice(members), start + i)
+                                for i in range(10)])
+
+        def fold(segment: int) -> None:
+            cursor = None
+            while True:  # as the jobs do: a page, then the rest
+                found, cursor = store.unfolded(segment, 3, 40, cursor)
+                service.fold(found)
+                if not cursor:
+                    return
+
+        threads = [threading.Thread(target=earn)] + [threading.Thread(target=fold, args=(s,)) for s in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for segment in range(3):  # the second run of the jobs (after any transaction still in flight)
+            fold(segment)
+
+        assert service.board(f"B.{first}", "month", at) == f"B.{first}:M2011-03"
+        assert store.unfolded(0, 1, 100000, None)[0] == []
+        for scope in ("P", f"B.{first}", f"B.{second}"):
+            scores = {m: reference.get((scope, m), 0) for m in members}
+            expected = reference_ranks(scores)
+            for period in ("month", "week") if scope == "P" else model.PERIODS:  # P:all holds other tests' members
+                board = service.board(scope, period, at)
+                assert {m: service.standing(board, m) for m in members} == {
+                    m: ({"rank": expected[m], "points": scores[m]} if m in expected else None) for m in members}, board
+            assert {m: (service.standing(service.board(scope, "all", at), m) or {}).get("points", 0)
+                    for m in members} == scores
+    finally:
+        if saved is not None:
+            brands._roster_item(saved.first, saved.brand_ids).save()
+        service.roster(fresh=True)
